@@ -1,0 +1,21 @@
+"""Entry point of ``lmf-engine``."""
+
+import typer
+
+from . import config_cmd, demo_cmd, env_cmd
+
+app = typer.Typer(
+    name="lmf-engine",
+    help="Headless engine of lmf workbench: configs, data, training runs, chat and export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("version")(env_cmd.version)
+app.command("env")(env_cmd.env)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(demo_cmd.app, name="demo")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,121 @@
+"""Merge defaults < file < overrides into a typed :class:`Config`, collecting every problem at once."""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..util.suggest import did_you_mean
+from .errors import ConfigError, ConfigIssue
+from .fields import CoercionError, coerce
+from .groups import GROUP_CLASSES, Config, field_index, known_unsupported
+from .rules import RULES
+from .source import RawValues, read_file, read_overrides
+
+UNSUPPORTED_VALUES: dict[str, dict[Any, str]] = {
+    "finetuning_type": {"oft": "OFT is not supported yet; use lora, freeze or full"},
+    "infer_backend": {
+        "sglang": "the SGLang back end is not supported; use huggingface or vllm",
+        "ktransformers": "the KTransformers back end is not supported; use huggingface or vllm",
+    },
+    "quantization_method": {
+        name: "only bitsandbytes (bnb) on-the-fly quantization is supported; pre-quantized models load as they are"
+        for name in ("gptq", "awq", "aqlm", "quanto", "eetq", "hqq", "mxfp4", "fp8")
+    },
+}
+
+UNSUPPORTED_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("image_", "video_", "audio_", "media_dir", "use_audio_in_video", "crop_to_patches", "freeze_vision_tower",
+         "freeze_multi_modal_projector", "freeze_language_model", "mm_proj"),
+        "multimodal (image, video, audio) training is not supported yet",
+    ),
+    (("galore_", "use_galore", "apollo_", "use_apollo", "badam_", "use_badam", "use_adam_mini", "use_muon"),
+     "this optimizer is not supported yet"),
+    (("oft_", "module_dropout"), "OFT is not supported yet"),
+    (("ray_", "resources_per_worker", "placement_strategy"), "Ray launching is not supported; use accelerate"),
+    (("swanlab_", "use_swanlab"), "SwanLab logging is not supported yet"),
+)  # fmt: skip
+
+
+def _unsupported_reason(key: str) -> str:
+    for prefixes, reason in UNSUPPORTED_REASONS:
+        if key.startswith(prefixes):
+            return f"LLaMA-Factory key that lmf workbench cannot honour: {reason}; remove it"
+    return "LLaMA-Factory key that lmf workbench does not support yet; remove it"
+
+
+def check_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    values: Mapping[str, Any] | None = None,
+) -> tuple[Config, list[ConfigIssue]]:
+    """Build a config and return it with every problem found; invalid keys keep their defaults.
+
+    ``values`` are raw key/value pairs applied between the file and the overrides (the TUI's form uses them).
+    """
+    raw = RawValues()
+    if path is not None:
+        read_file(Path(path), raw)
+    if values:
+        for key, value in values.items():
+            raw.set(key, value, "<form>", None)
+    read_overrides(list(overrides), raw)
+    return _build(raw)
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    values: Mapping[str, Any] | None = None,
+) -> Config:
+    """Like :func:`check_config`, but raise :class:`ConfigError` listing every problem when there is one."""
+    config, issues = check_config(path, overrides, values)
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def _build(raw: RawValues) -> tuple[Config, list[ConfigIssue]]:
+    index = field_index()
+    issues = list(raw.issues)
+    bad: set[str] = set()
+    explicit: dict[str, Any] = {}
+    per_group: dict[str, dict[str, Any]] = {group: {} for group in GROUP_CLASSES}
+
+    def issue(key: str, message: str, value: Any = None, with_value: bool = True) -> None:
+        source, line = raw.origins.get(key, (None, None))
+        if with_value:
+            issues.append(ConfigIssue(key, message, source, line, value))
+        else:
+            issues.append(ConfigIssue(key, message, source, line))
+
+    for key, value in raw.values.items():
+        info = index.get(key)
+        if info is None:
+            bad.add(key)
+            if key in known_unsupported():
+                issue(key, _unsupported_reason(key), with_value=False)
+            else:
+                hint = did_you_mean(key, index) or did_you_mean(key, known_unsupported())
+                suffix = f"; did you mean {' or '.join(hint)}?" if hint else ""
+                issue(key, "unknown key" + suffix, with_value=False)
+            continue
+        try:
+            converted = coerce(info, value)
+        except CoercionError as exc:
+            bad.add(key)
+            reason = UNSUPPORTED_VALUES.get(key, {}).get(value, str(exc)) if isinstance(value, str) else str(exc)
+            issue(key, reason, value)
+            continue
+        per_group[info.group][key] = converted
+        explicit[key] = converted
+
+    config = Config(**{group: cls(**per_group[group]) for group, cls in GROUP_CLASSES.items()}, explicit=explicit)
+    for rule in RULES:
+        for keys, message in rule(config):
+            if bad.intersection(keys):
+                continue
+            located = next((k for k in keys if k in raw.origins), keys[0])
+            issue(located, message, with_value=False)
+    issues.sort(key=lambda i: raw.order.get(i.key, -1))
+    return config, issues

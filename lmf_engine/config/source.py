@@ -1,0 +1,88 @@
+"""Reading raw key/value pairs from a YAML or JSON file and from ``key=value`` overrides, with positions."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigIssue
+
+@dataclass
+class RawValues:
+    """Flat raw values, where each came from, and the problems found while reading them."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)
+    arrivals: int = 0
+    issues: list[ConfigIssue] = field(default_factory=list)
+
+    def set(self, key: str, value: Any, source: str, line: int | None) -> None:
+        """Record a value; a later source wins, and problems are reported in the order values arrived."""
+        self.values[key] = value
+        self.origins[key] = (source, line)
+        self.order[key] = self.arrivals
+        self.arrivals += 1
+
+
+def read_file(path: Path, raw: RawValues) -> None:
+    """Add the top-level mapping of a YAML or JSON file to ``raw``; positions are 1-based line numbers."""
+    import yaml
+
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raw.issues.append(ConfigIssue("", "file not found", source))
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raw.issues.append(ConfigIssue("", f"cannot read the file: {exc}", source))
+        return
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_cls(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return
+        if not isinstance(node, yaml.MappingNode):
+            line = node.start_mark.line + 1
+            raw.issues.append(ConfigIssue("", "the file must be a mapping of keys to values", source, line))
+            return
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raw.issues.append(ConfigIssue(str(key), "keys must be strings", source, line))
+                continue
+            if key in seen:
+                raw.issues.append(ConfigIssue(key, f"appears twice (lines {seen[key]} and {line})", source, line))
+            seen[key] = line
+            raw.set(key, loader.construct_object(value_node, deep=True), source, line)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raw.issues.append(ConfigIssue("", f"not valid YAML: {problem}", source, line))
+    finally:
+        loader.dispose()
+
+
+def read_overrides(overrides: list[str], raw: RawValues) -> None:
+    """Add ``key=value`` arguments to ``raw``; values are parsed as YAML scalars (``null``, ``true``, ``1e-4``)."""
+    import yaml
+
+    for index, item in enumerate(overrides, start=1):
+        key, sep, text = item.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or not key:
+            raw.issues.append(ConfigIssue(item, "expected key=value", _argument(index)))
+            continue
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        raw.set(key, value, _argument(index), None)
+
+
+def _argument(index: int) -> str:
+    return f"<command line, argument {index}>"

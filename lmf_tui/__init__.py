@@ -1,0 +1,1 @@
+"""lmf workbench terminal UI."""

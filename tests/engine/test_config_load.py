@@ -1,0 +1,182 @@
+"""Loading, merging and per-key validation of configs."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lmf_engine.config import ConfigError, check_config, load_config
+from lmf_engine.config.groups import all_fields, known_unsupported
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "lmf-examples"
+TRAIN_CONFIG_DIRS = ("train_lora", "train_full", "train_qlora", "inference", "merge_lora", "extras")
+MULTIMODAL_HINTS = ("vl", "mossvl")
+
+
+def example_configs() -> list[Path]:
+    files = [p for d in TRAIN_CONFIG_DIRS for p in sorted((EXAMPLES / d).rglob("*.yaml"))]
+    return [p for p in files if p.name != "tokens_cfg.yaml"]  # a token description file, not a config
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def messages(issues) -> list[str]:
+    return [str(i) for i in issues]
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/lmf-examples is not present")
+@pytest.mark.parametrize("path", example_configs(), ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_every_llamafactory_example_key_is_known(path: Path) -> None:
+    _, issues = check_config(path)
+    assert all("unknown key" not in str(i) for i in issues), messages(issues)
+    plain = "extras" not in path.parts and not any(h in path.stem for h in (*MULTIMODAL_HINTS, "ray"))
+    if plain:
+        assert issues == [], messages(issues)
+    for issue in issues:
+        assert issue.key in known_unsupported() or "not supported" in issue.message
+
+
+def test_text_examples_load_unchanged() -> None:
+    config = load_config(EXAMPLES / "train_lora" / "qwen3_lora_sft.yaml")
+    assert config.finetuning.stage == "sft"
+    assert config.finetuning.lora_target == "all"
+    assert config.data.dataset == "identity,alpaca_en_demo"
+    assert config.training.learning_rate == pytest.approx(1e-4)
+    assert config.training.resume_from_checkpoint is None
+    assert config.training.report_to == "none"
+    assert config.get("ddp_timeout") == 180000000
+
+
+def test_defaults_file_overrides_merge_in_order(tmp_path: Path) -> None:
+    path = write(tmp_path, "lora_rank: 16\nlearning_rate: 1e-4\ncutoff_len: 512\n")
+    config = load_config(path, ["cutoff_len=1024", "bf16=true", "lora_dropout=0.05"])
+    assert config.finetuning.lora_rank == 16  # file over default
+    assert config.data.cutoff_len == 1024  # override over file
+    assert config.training.bf16 is True
+    assert config.finetuning.lora_alpha is None  # default
+    assert config.training.learning_rate == pytest.approx(1e-4)  # YAML 1.1 reads 1e-4 as a string
+    assert list(config.explicit) == ["lora_rank", "learning_rate", "cutoff_len", "bf16", "lora_dropout"]
+
+
+def test_override_null_and_strings(tmp_path: Path) -> None:
+    path = write(tmp_path, "resume_from_checkpoint: runs/x/checkpoint-5\n")
+    config = load_config(path, ["resume_from_checkpoint=null", "template=qwen"])
+    assert config.training.resume_from_checkpoint is None
+    assert config.data.template == "qwen"
+
+
+def test_unknown_key_suggests(tmp_path: Path) -> None:
+    path = write(tmp_path, "stage: sft\nlora_rnk: 8\n")
+    _, issues = check_config(path)
+    assert messages(issues) == [f"{path}:2: lora_rnk: unknown key; did you mean lora_rank?"]
+
+
+def test_unknown_key_without_suggestion(tmp_path: Path) -> None:
+    _, issues = check_config(write(tmp_path, "zzzqqq: 1\n"))
+    assert issues[0].message == "unknown key"
+
+
+def test_known_unsupported_key_is_named(tmp_path: Path) -> None:
+    _, issues = check_config(write(tmp_path, "use_galore: true\nimage_max_pixels: 100\n"))
+    assert [i.key for i in issues] == ["use_galore", "image_max_pixels"]
+    assert "optimizer is not supported" in issues[0].message
+    assert "multimodal" in issues[1].message
+    assert all("unknown" not in i.message for i in issues)
+
+
+def test_unsupported_value_is_explained(tmp_path: Path) -> None:
+    _, issues = check_config(write(tmp_path, "finetuning_type: oft\n"))
+    assert messages(issues) == [f"{tmp_path / 'c.yaml'}:1: finetuning_type='oft': OFT is not supported yet; use lora, freeze or full"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("lora_rank: eight", "lora_rank='eight': expected an integer"),
+        ("lora_rank: 0", "lora_rank=0: must be >= 1"),
+        ("lora_dropout: 1.5", "lora_dropout=1.5: must be >= 0 and < 1"),
+        ("finetuning_type: lorra", "finetuning_type='lorra': expected one of lora, freeze, full"),
+        ("stage: dpo2", "stage='dpo2': expected one of pt, sft, rm, ppo, dpo, kto"),
+        ("bf16: maybe", "bf16='maybe': expected true or false"),
+        ("learning_rate: fast", "learning_rate='fast': expected a number"),
+        ("learning_rate: -1", "learning_rate=-1: must be > 0"),
+        ("quantization_bit: 3", "quantization_bit=3: expected one of 4, 8 | null"),
+        ("cutoff_len: 2.5", "cutoff_len=2.5: expected an integer"),
+        ("dataset: [a, b]", "dataset=['a', 'b']: expected str | null"),
+        ("top_p: 0", "top_p=0: must be > 0 and <= 1"),
+    ],
+)
+def test_value_errors_name_key_value_and_allowed(tmp_path: Path, line: str, expected: str) -> None:
+    path = write(tmp_path, f"do_train: false\n{line}\n")
+    _, issues = check_config(path)
+    assert messages(issues) == [f"{path}:2: {expected}"]
+
+
+def test_every_error_of_a_file_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "lora_rnk: 8\nstage: nope\ncutoff_len: -5\nmask_history: true\ntrain_on_prompt: true\n")
+    _, issues = check_config(path, ["learning_rate=x"])
+    lines = messages(issues)
+    assert len(lines) == 5, lines
+    assert lines[0].startswith(f"{path}:1: lora_rnk")
+    assert lines[1].startswith(f"{path}:2: stage=")
+    assert lines[2].startswith(f"{path}:3: cutoff_len=")
+    assert lines[3].startswith(f"{path}:4: mask_history: mask_history cannot be used with train_on_prompt")
+    assert lines[4] == "<command line, argument 1>: learning_rate='x': expected a number"
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path, ["learning_rate=x"])
+    assert len(excinfo.value.issues) == 5
+
+
+def test_duplicate_key_is_reported(tmp_path: Path) -> None:
+    _, issues = check_config(write(tmp_path, "lora_rank: 8\nstage: sft\nlora_rank: 16\n"))
+    assert [str(i).split(": ", 1)[1] for i in issues] == ["lora_rank: appears twice (lines 1 and 3)"]
+
+
+def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
+    _, issues = check_config(write(tmp_path, "stage: sft\nlora_rank: [8\ncutoff_len: 3\n"))
+    assert len(issues) == 1
+    assert "not valid YAML" in issues[0].message
+    assert issues[0].line is not None
+
+
+def test_non_mapping_and_missing_file(tmp_path: Path) -> None:
+    _, issues = check_config(write(tmp_path, "- a\n- b\n"))
+    assert "must be a mapping" in issues[0].message
+    _, issues = check_config(tmp_path / "missing.yaml")
+    assert issues[0].message == "file not found"
+
+
+def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "# nothing yet\n"))
+    assert config.explicit == {}
+    assert config.finetuning.stage == "sft"
+
+
+def test_json_config(tmp_path: Path) -> None:
+    path = write(tmp_path, json.dumps({"stage": "dpo", "pref_beta": 0.2, "lora_rank": "x"}, indent=1), "c.json")
+    config, issues = check_config(path)
+    assert config.finetuning.stage == "dpo"
+    assert messages(issues) == [f"{path}:4: lora_rank='x': expected an integer"]
+
+
+def test_bad_override_syntax() -> None:
+    _, issues = check_config(None, ["lora_rank"])
+    assert messages(issues) == ["<command line, argument 1>: lora_rank: expected key=value"]
+
+
+def test_every_default_is_valid_for_its_field() -> None:
+    from lmf_engine.config.fields import coerce
+
+    for info in all_fields():
+        assert coerce(info, info.default) == info.default, info.name
+        assert info.help and not info.help[0].islower(), info.name
+
+
+def test_field_names_are_unique_across_groups() -> None:
+    names = [info.name for info in all_fields()]
+    assert len(names) == len(set(names))
+    assert not set(names) & known_unsupported()
