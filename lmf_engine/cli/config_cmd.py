@@ -15,7 +15,7 @@ OverridesArg = Annotated[
 ]
 
 
-def _check(file: Path, overrides: list[str] | None):  # noqa: ANN202 - returns Config; keeps the import lazy
+def _check(file: Path, overrides: list[str] | None):
     from lmf_engine.config import check_config
 
     config, issues = check_config(file, overrides or [])

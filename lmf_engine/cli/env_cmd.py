@@ -51,10 +51,10 @@ def collect_env() -> dict[str, Any]:
         return info
     info["cuda"] = torch.version.cuda or "none (CPU build)"
     if torch.cuda.is_available():
-        info["gpus"] = [
-            f"{i}: {torch.cuda.get_device_name(i)} ({torch.cuda.get_device_properties(i).total_memory / 2**30:.0f} GiB)"
-            for i in range(torch.cuda.device_count())
-        ]
+        info["gpus"] = []
+        for i in range(torch.cuda.device_count()):
+            memory = torch.cuda.get_device_properties(i).total_memory / 2**30
+            info["gpus"].append(f"{i}: {torch.cuda.get_device_name(i)} ({memory:.0f} GiB)")
     else:
         info["gpus"] = []
     return info

@@ -22,7 +22,9 @@ class DataConfig:
     mix_strategy: Literal["concat", "interleave_under", "interleave_over", "interleave_once"] = opt(
         "concat", "How several datasets are mixed."
     )
-    interleave_probs: str | None = opt(None, "Sampling probability of each dataset when interleaving, comma-separated.")
+    interleave_probs: str | None = opt(
+        None, "Sampling probability of each dataset when interleaving, comma-separated."
+    )
     overwrite_cache: bool = opt(False, "Ignore cached preprocessed data and preprocess again.")
     preprocessing_batch_size: int = opt(1000, "Rows per preprocessing batch.", ge=1, advanced=True)
     preprocessing_num_workers: int | None = opt(None, "Processes used to preprocess the data.", ge=1)

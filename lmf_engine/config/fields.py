@@ -111,7 +111,11 @@ def group_fields(cls: type, group: str) -> tuple[FieldInfo, ...]:
     hints = typing.get_type_hints(cls)
     infos = []
     for f in dataclasses.fields(cls):
-        infos.append(FieldInfo(name=f.name, group=group, annotation=hints[f.name], default=f.default, meta=f.metadata[_META_KEY]))
+        infos.append(
+            FieldInfo(
+                name=f.name, group=group, annotation=hints[f.name], default=f.default, meta=f.metadata[_META_KEY]
+            )
+        )
     return tuple(infos)
 
 
@@ -148,6 +152,13 @@ def _coerce_one(arg: Any, value: Any) -> Any:
         raise CoercionError("expected null")
     if get_origin(arg) is Literal:
         choices = get_args(arg)
+        if isinstance(value, bool):
+            # YAML 1.1 reads `no`, `off`, `yes`, `on` as booleans: map them back to the word the choices use.
+            words = ("no", "off", "false") if not value else ("yes", "on", "true")
+            match = [c for c in choices if isinstance(c, str) and c in words]
+            if match:
+                return match[0]
+            raise CoercionError("expected one of " + ", ".join(str(c) for c in choices))
         if value in choices:
             return value
         for choice in choices:

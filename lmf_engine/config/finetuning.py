@@ -37,10 +37,10 @@ class FinetuningConfig:
     pref_beta: float = opt(0.1, "Beta of the preference loss.", ge=0)
     pref_ftx: float = opt(0.0, "Weight of the SFT loss added to the DPO loss.", ge=0)
     pref_bco_weight: float = opt(0.0, "Weight of the BCO loss added to the DPO loss.", ge=0, advanced=True)
-    pref_loss: Literal["sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo"] = opt(
-        "sigmoid", "DPO loss type."
+    pref_loss: Literal["sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo"] = opt("sigmoid", "DPO loss type.")
+    dpo_label_smoothing: float = opt(
+        0.0, "Label smoothing of conservative DPO (sigmoid loss only).", ge=0, le=0.5, advanced=True
     )
-    dpo_label_smoothing: float = opt(0.0, "Label smoothing of conservative DPO (sigmoid loss only).", ge=0, le=0.5, advanced=True)
     kto_chosen_weight: float = opt(1.0, "KTO weight of desirable examples.", ge=0)
     kto_rejected_weight: float = opt(1.0, "KTO weight of undesirable examples.", ge=0)
     simpo_gamma: float = opt(0.5, "SimPO target reward margin.", advanced=True)

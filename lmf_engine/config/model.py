@@ -21,7 +21,9 @@ class ModelConfig:
     resize_vocab: bool = opt(False, "Resize the embeddings to the tokenizer's length.", advanced=True)
     split_special_tokens: bool = opt(False, "Tokenize special-token text as ordinary text.", advanced=True)
     add_tokens: str | None = opt(None, "Ordinary tokens to add to the tokenizer, comma-separated.", advanced=True)
-    add_special_tokens: str | None = opt(None, "Special tokens to add to the tokenizer, comma-separated.", advanced=True)
+    add_special_tokens: str | None = opt(
+        None, "Special tokens to add to the tokenizer, comma-separated.", advanced=True
+    )
     model_revision: str = opt("main", "Branch, tag or commit of a hub model.", advanced=True)
     low_cpu_mem_usage: bool = opt(True, "Load weights without a full extra copy in CPU memory.", advanced=True)
     rope_scaling: Literal["linear", "dynamic", "yarn", "llama3"] | None = opt(
@@ -58,4 +60,6 @@ class ModelConfig:
     vllm_gpu_util: float = opt(0.7, "Share of GPU memory the vLLM engine may use.", gt=0, le=1, advanced=True)
     vllm_enforce_eager: bool = opt(False, "Disable CUDA graphs in vLLM.", advanced=True)
     vllm_max_lora_rank: int = opt(32, "Largest LoRA rank vLLM must serve.", ge=1, advanced=True)
-    vllm_config: dict | str | None = opt(None, "Extra vLLM engine arguments (a mapping or a JSON string).", advanced=True)
+    vllm_config: dict | str | None = opt(
+        None, "Extra vLLM engine arguments (a mapping or a JSON string).", advanced=True
+    )

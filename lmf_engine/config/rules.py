@@ -55,7 +55,10 @@ def stage_rules(c: Config) -> Iterator[Problem]:
     if f.stage == "sft" and t.do_predict and not t.predict_with_generate:
         yield ("do_predict", "predict_with_generate"), "do_predict needs predict_with_generate: true"
     if t.predict_with_generate and f.compute_accuracy:
-        yield ("predict_with_generate", "compute_accuracy"), "predict_with_generate cannot be used with compute_accuracy"
+        yield (
+            ("predict_with_generate", "compute_accuracy"),
+            "predict_with_generate cannot be used with compute_accuracy",
+        )
     if f.stage in ("rm", "ppo") and t.load_best_model_at_end:
         yield ("load_best_model_at_end", "stage"), f"stage {f.stage} does not support load_best_model_at_end"
     if f.stage == "ppo":

@@ -25,6 +25,7 @@ def render_yaml(values: Mapping[str, Any], existing_text: str | None = None) -> 
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.representer.add_representer(type(None), _represent_null)
     yaml.representer.add_representer(float, _represent_float)
+    yaml.representer.add_representer(str, _represent_str)
     stream = io.StringIO()
     if existing_text is not None and existing_text.strip():
         document = yaml.load(existing_text)
@@ -59,6 +60,16 @@ def _represent_float(representer: Any, value: float) -> Any:
     if text in ("inf", "-inf", "nan"):
         text = {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[text]
     return representer.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+def _represent_str(representer: Any, value: str) -> Any:
+    """Quote strings that a YAML 1.1 reader would take for something else (``no``, ``on``, ``1e-4``, ``null``)."""
+    import yaml
+
+    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, value, (True, False))
+    if tag != "tag:yaml.org,2002:str":
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return representer.represent_str(value)
 
 
 def _delete_keeping_comments(document: Any, key: str) -> None:

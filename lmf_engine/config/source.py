@@ -6,6 +6,7 @@ from typing import Any
 
 from .errors import ConfigIssue
 
+
 @dataclass
 class RawValues:
     """Flat raw values, where each came from, and the problems found while reading them."""

@@ -90,7 +90,9 @@ def test_known_unsupported_key_is_named(tmp_path: Path) -> None:
 
 def test_unsupported_value_is_explained(tmp_path: Path) -> None:
     _, issues = check_config(write(tmp_path, "finetuning_type: oft\n"))
-    assert messages(issues) == [f"{tmp_path / 'c.yaml'}:1: finetuning_type='oft': OFT is not supported yet; use lora, freeze or full"]
+    assert messages(issues) == [
+        f"{tmp_path / 'c.yaml'}:1: finetuning_type='oft': OFT is not supported yet; use lora, freeze or full"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -180,3 +182,11 @@ def test_field_names_are_unique_across_groups() -> None:
     names = [info.name for info in all_fields()]
     assert len(names) == len(set(names))
     assert not set(names) & known_unsupported()
+
+
+def test_yaml11_booleans_map_back_to_choice_words(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "eval_strategy: no\nsave_strategy: no\n"))
+    assert config.training.eval_strategy == "no"
+    assert config.training.save_strategy == "no"
+    _, issues = check_config(write(tmp_path, "finetuning_type: yes\n"))
+    assert issues[0].message == "expected one of lora, freeze, full"
