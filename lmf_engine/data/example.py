@@ -41,7 +41,7 @@ class Example:
         return self.response[1]
 
     def to_row(self) -> dict[str, Any]:
-        """A plain dict for ``datasets`` (columns ``_prompt``, ``_response``, ``_system``, ``_tools``, ``_kto_tag``)."""
+        """A plain dict for ``datasets``: columns ``_prompt``, ``_response``, ``_system``, ``_tools``, ``_kto_tag``."""
         return {
             "_prompt": [{"role": m.role, "content": m.content} for m in self.prompt],
             "_response": [{"role": m.role, "content": m.content} for m in self.response],
