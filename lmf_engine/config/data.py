@@ -25,6 +25,9 @@ class DataConfig:
     interleave_probs: str | None = opt(
         None, "Sampling probability of each dataset when interleaving, comma-separated."
     )
+    on_bad_row: Literal["fail", "skip"] = opt(
+        "fail", "A row that cannot be converted fails the run, or is skipped and counted (lmf workbench key)."
+    )
     overwrite_cache: bool = opt(False, "Ignore cached preprocessed data and preprocess again.")
     preprocessing_batch_size: int = opt(1000, "Rows per preprocessing batch.", ge=1, advanced=True)
     preprocessing_num_workers: int | None = opt(None, "Processes used to preprocess the data.", ge=1)

@@ -53,7 +53,7 @@ class BadRowsError(DataError):
         lines += [f"  row {r.row}: {r.reason}" for r in rows]
         if count > len(rows):
             lines.append(f"  ... and {count - len(rows)} more")
-        lines.append("Fix the rows, or skip bad rows instead of failing.")
+        lines.append("Fix the rows, or set `on_bad_row: skip` to leave such rows out and count them.")
         super().__init__("\n".join(lines), dataset=first.dataset, file=first.file)
 
     def __reduce__(self) -> tuple:

@@ -1,0 +1,305 @@
+"""A config's whole data pipeline: tokenizer and template, loading, splitting, encoding, and the tokenized cache.
+
+What the trainers and ``lmf-engine data encode`` call. The result equals LLaMA-Factory 0.9.5's ``get_dataset``:
+same rows, same order, same columns. Encoded data is cached on disk under a key made of everything that changes
+it (the config's data keys, the tokenizer's files, the template, the dataset files' sizes and times, the encoder
+code), so a second run with the same inputs skips loading and tokenizing. ``tokenized_path`` works as in
+LLaMA-Factory (load when it exists, otherwise save there); ``overwrite_cache`` encodes again.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lmf_engine import __version__
+from lmf_engine.model.tokenizer import load_tokenizer
+
+from .errors import BadRow, DataError
+from .loading import OnBadRow, load_data
+from .processors import EncodeOptions, Stage, make_preprocess_fn
+from .registry import get_dataset_specs, split_names
+from .rows import BadRowReport
+from .templates import Template, get_template_and_fix_tokenizer
+
+if TYPE_CHECKING:
+    from datasets import Dataset, DatasetDict, IterableDataset
+
+    from lmf_engine.config import Config
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "LMF_CACHE_HOME"
+FINGERPRINT_FILE = "lmf_fingerprint.json"
+BAD_ROWS_FILE = "lmf_bad_rows.json"
+NOT_IN_KEY = {"preprocessing_num_workers", "overwrite_cache", "tokenized_path", "data_shared_file_system"}
+"""Data keys that do not change the encoded rows (left out of the cache key)."""
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    "chat_template.jinja",
+    "chat_template.json",
+)
+CODE_DIRS = ("processors", "templates")
+
+
+@dataclass
+class PreparedData:
+    """Encoded training and evaluation data, with the template and tokenizer that made it.
+
+    ``eval`` is a dict of name -> dataset with ``eval_on_each_dataset``. ``cache`` is the folder the data was read
+    from or saved to (None when streaming), ``from_cache`` whether encoding was skipped.
+    """
+
+    train: "Dataset | IterableDataset | None"
+    eval: "Dataset | IterableDataset | dict[str, Dataset | IterableDataset] | None"
+    template: Template
+    tokenizer: Any
+    stage: Stage
+    bad_rows: BadRowReport = field(default_factory=BadRowReport)
+    cache: Path | None = None
+    from_cache: bool = False
+
+
+def encoder_stage(stage: str) -> Stage:
+    """The encoder a training stage uses: dpo data is encoded as rm's pairs."""
+    return "rm" if stage == "dpo" else stage  # type: ignore[return-value]
+
+
+def encode_options(config: "Config") -> EncodeOptions:
+    """The encoder options of a config's data group."""
+    data = config.data
+    return EncodeOptions(
+        cutoff_len=data.cutoff_len,
+        train_on_prompt=data.train_on_prompt,
+        mask_history=data.mask_history,
+        packing=data.packing,
+        neat_packing=data.neat_packing,
+    )
+
+
+def template_for(config: "Config", tokenizer: Any) -> Template:
+    """The config's template with its overrides; fixes ``tokenizer`` (eos, pad, stop words) in place."""
+    data = config.data
+    return get_template_and_fix_tokenizer(
+        tokenizer,
+        data.template,
+        tool_format=data.tool_format,
+        default_system=data.default_system,
+        enable_thinking=data.enable_thinking,
+        preserve_thinking=config.get("preserve_thinking") or False,
+        train_on_prompt=data.train_on_prompt,
+    )
+
+
+def cache_root() -> Path:
+    """Where encoded data is cached: ``$LMF_CACHE_HOME`` or ``$XDG_CACHE_HOME/lmf-workbench`` (``~/.cache``)."""
+    if explicit := os.environ.get(CACHE_ENV):
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lmf-workbench"
+
+
+def _file_stats(path: Path) -> list[tuple[str, int, int]]:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists()]
+
+
+def _hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(config: "Config", stage: Stage, template: Template, do_generate: bool = False) -> dict[str, Any]:
+    """Everything that changes the encoded rows, as a JSON-able dict; its hash is the cache key."""
+    data = {k: v for k, v in config.to_flat().items() if k in _data_keys() and k not in NOT_IN_KEY}
+    model_path = Path(config.get("model_name_or_path") or "")
+    files: list[Any] = []
+    for name in (*split_names(config.data.dataset), *split_names(config.data.eval_dataset)):
+        spec = get_dataset_specs(name, config.data.dataset_dir)[0]
+        source = Path(config.data.dataset_dir) / spec.path
+        files.append([name, repr(spec), _file_stats(source) if source.exists() else None])
+    code_dir = Path(__file__).parent
+    code = _hash_files(sorted(p for d in CODE_DIRS for p in (code_dir / d).rglob("*") if p.suffix in {".py", ".toml"}))
+    return {
+        "version": __version__,
+        "stage": stage,
+        "do_generate": do_generate,
+        "seed": config.training.seed,
+        "predict_with_generate": config.get("predict_with_generate"),
+        "data": data,
+        "model": {
+            k: config.get(k)
+            for k in (
+                "add_tokens",
+                "add_special_tokens",
+                "split_special_tokens",
+                "use_fast_tokenizer",
+                "model_revision",
+            )
+        },
+        "tokenizer": _hash_files([model_path / name for name in TOKENIZER_FILES])
+        if model_path.is_dir()
+        else str(model_path),
+        "template": repr(template),
+        "datasets": files,
+        "code": code,
+    }
+
+
+def _data_keys() -> set[str]:
+    from lmf_engine.config.groups import field_index
+
+    return {name for name, info in field_index().items() if info.group == "data"}
+
+
+def _key(print_: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(print_, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _as_dict(prepared_train: Any, prepared_eval: Any) -> "DatasetDict":
+    from datasets import DatasetDict
+
+    parts: dict[str, Any] = {}
+    if prepared_train is not None:
+        parts["train"] = prepared_train
+    if isinstance(prepared_eval, dict):
+        parts.update({f"validation_{name}": ds for name, ds in prepared_eval.items()})
+    elif prepared_eval is not None:
+        parts["validation"] = prepared_eval
+    return DatasetDict(parts)
+
+
+def _from_dict(parts: "DatasetDict") -> tuple[Any, Any]:
+    evals: Any = {key.removeprefix("validation_"): ds for key, ds in parts.items() if key.startswith("validation_")}
+    if "validation" in parts:
+        evals = parts["validation"]
+    return parts.get("train"), evals or None
+
+
+def _save(parts: "DatasetDict", target: Path, print_: dict[str, Any] | None, bad_rows: BadRowReport) -> None:
+    """Save next to ``target`` and rename into place, so a half-written cache is never read."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        parts.save_to_disk(str(tmp / "data"))
+        if print_ is not None:
+            (tmp / "data" / FINGERPRINT_FILE).write_text(json.dumps(print_, indent=1, default=str), encoding="utf-8")
+        (tmp / "data" / BAD_ROWS_FILE).write_text(json.dumps(asdict(bad_rows)), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        (tmp / "data").rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load(path: Path) -> tuple[Any, Any, BadRowReport]:
+    from datasets import load_from_disk
+
+    train, evals = _from_dict(load_from_disk(str(path)))
+    report = BadRowReport()
+    if (path / BAD_ROWS_FILE).exists():
+        raw = json.loads((path / BAD_ROWS_FILE).read_text(encoding="utf-8"))
+        report = BadRowReport(raw["count"], [BadRow(**row) for row in raw["first"]], raw["per_dataset"])
+    return train, evals, report
+
+
+def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
+    if dataset is None:
+        return None
+    columns = list(dataset.column_names or next(iter(dataset)).keys())
+    kwargs: dict[str, Any] = {}
+    if not config.data.streaming:
+        kwargs = {
+            "num_proc": config.data.preprocessing_num_workers,
+            "load_from_cache_file": False,
+            "desc": f"Encoding {what} data",
+        }
+    return dataset.map(
+        fn, batched=True, batch_size=config.data.preprocessing_batch_size, remove_columns=columns, **kwargs
+    )
+
+
+def _check_not_empty(train: Any, stage: Stage) -> None:
+    if train is None or is_streaming(train):
+        return
+    if len(train) == 0:
+        if stage == "pt":
+            raise DataError("no training sample is left after encoding: the text is shorter than cutoff_len allows")
+        raise DataError("no usable training sample is left after encoding; check the dataset's format and columns")
+
+
+def is_streaming(dataset: Any) -> bool:
+    """Whether ``dataset`` is a streaming (iterable) dataset."""
+    return not hasattr(dataset, "__len__")
+
+
+def prepare_data(
+    config: "Config",
+    *,
+    tokenizer: Any = None,
+    stage: str | None = None,
+    on_bad_row: OnBadRow | None = None,
+    do_generate: bool = False,
+    use_cache: bool = True,
+) -> PreparedData:
+    """Run the config's data pipeline and return encoded data (from the cache when its inputs are unchanged).
+
+    ``stage`` defaults to ``config.finetuning.stage``; ``on_bad_row`` to the config's ``on_bad_row``.
+    """
+    stage = stage or config.finetuning.stage
+    if tokenizer is None:
+        tokenizer = load_tokenizer(config)
+    template = template_for(config, tokenizer)
+    enc_stage = encoder_stage(stage)
+    data = config.data
+    tokenized = Path(data.tokenized_path) if data.tokenized_path else None
+    if tokenized is not None and (tokenized / "dataset_dict.json").exists() and not data.overwrite_cache:
+        log.warning("Loading the tokenized dataset from %s; the other data keys are ignored.", tokenized)
+        train, evals, report = _load(tokenized)
+        if data.streaming and train is not None:
+            train = train.to_iterable_dataset()
+        return PreparedData(train, evals, template, tokenizer, enc_stage, report, tokenized, from_cache=True)
+    if tokenized is not None and data.streaming:
+        raise DataError("tokenized_path: turn off `streaming` to save a tokenized dataset to disk")
+
+    print_ = None
+    cached = None
+    if use_cache and not data.streaming and tokenized is None:
+        print_ = fingerprint(config, enc_stage, template, do_generate)
+        cached = cache_root() / "tokenized" / _key(print_)
+        if cached.exists() and not data.overwrite_cache:
+            train, evals, report = _load(cached)
+            return PreparedData(train, evals, template, tokenizer, enc_stage, report, cached, from_cache=True)
+
+    loaded = load_data(config, stage, on_bad_row=on_bad_row or config.data.on_bad_row)
+    options = encode_options(config)
+    train_fn = make_preprocess_fn(enc_stage, template, tokenizer, options)
+    eval_fn = make_preprocess_fn(enc_stage, template, tokenizer, options, do_generate=do_generate)
+    train = _encode_split(loaded.train, train_fn, config, "training")
+    if isinstance(loaded.eval, dict):
+        evals: Any = {
+            name: _encode_split(ds, eval_fn, config, f"{name} evaluation") for name, ds in loaded.eval.items()
+        }
+    else:
+        evals = _encode_split(loaded.eval, eval_fn, config, "evaluation")
+    _check_not_empty(train, enc_stage)
+    target = tokenized or cached
+    if target is not None:
+        _save(_as_dict(train, evals), target, print_, loaded.bad_rows)
+        if tokenized is not None:
+            log.info("Tokenized dataset saved at %s; later runs with `tokenized_path` load it.", tokenized)
+    return PreparedData(train, evals, template, tokenizer, enc_stage, loaded.bad_rows, cache=target)
