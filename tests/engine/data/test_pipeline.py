@@ -1,0 +1,97 @@
+"""The whole data pipeline of a config: encoding equal to the encoders, and the tokenized cache's keying."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lmf_engine.config import load_config
+from lmf_engine.data.errors import BadRowsError, DataError
+from lmf_engine.data.loading import load_data
+from lmf_engine.data.pipeline import encode_options, prepare_data
+from lmf_engine.data.processors import encode
+
+
+@pytest.fixture
+def workspace(demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A writable copy of the demo workspace, made the working directory (config paths are relative to it)."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo_workspace, root, ignore=shutil.ignore_patterns("models"))
+    (root / "models").symlink_to(demo_workspace / "models")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("LMF_CACHE_HOME", str(tmp_path / "cache"))
+    return root
+
+
+def config(name: str = "sft_lora", *overrides: str):
+    return load_config(f"configs/{name}.yaml", ["overwrite_cache=false", *overrides])
+
+
+def test_sft_rows_equal_the_encoder_on_the_loaded_rows(workspace: Path) -> None:
+    prepared = prepare_data(config())
+    loaded = load_data(config())
+    expected = encode("sft", prepared.template, prepared.tokenizer, loaded.train.to_dict(), encode_options(config()))
+    assert prepared.train["input_ids"] == expected["input_ids"]
+    assert prepared.train["labels"] == expected["labels"]
+    assert len(prepared.eval) == len(loaded.eval)
+    assert not prepared.from_cache
+
+
+def test_second_run_reads_the_cache_and_any_input_change_misses(workspace: Path) -> None:
+    first = prepare_data(config())
+    again = prepare_data(config())
+    assert again.from_cache and again.cache == first.cache
+    assert again.train["input_ids"] == first.train["input_ids"]
+    assert not prepare_data(config("sft_lora", "cutoff_len=64")).from_cache
+    assert not prepare_data(config("sft_lora", "template=llama3")).from_cache
+    with (workspace / "data" / "demo_sft.json").open("a", encoding="utf-8") as f:
+        f.write("\n")
+    assert not prepare_data(config()).from_cache
+    assert not prepare_data(config("sft_lora", "overwrite_cache=true")).from_cache
+    assert prepare_data(config("sft_lora", "preprocessing_num_workers=2")).from_cache  # workers do not change rows
+
+
+def test_tokenized_path_saves_then_loads(workspace: Path) -> None:
+    target = workspace / "tokenized"
+    first = prepare_data(config("sft_lora", f"tokenized_path={target}"))
+    assert not first.from_cache and (target / "dataset_dict.json").exists()
+    second = prepare_data(config("sft_lora", f"tokenized_path={target}", "cutoff_len=64"))
+    assert second.from_cache  # like LLaMA-Factory: other data keys are ignored once it exists
+    assert second.train["input_ids"] == first.train["input_ids"]
+    with pytest.raises(DataError, match="streaming"):
+        prepare_data(
+            config(
+                "sft_lora",
+                f"tokenized_path={workspace / 'other'}",
+                "streaming=true",
+                "max_steps=5",
+                "max_samples=null",
+                "val_size=0",
+                "eval_strategy=no",
+            )
+        )
+
+
+def test_preference_and_kto_columns(workspace: Path) -> None:
+    dpo = prepare_data(config("dpo_lora"))
+    assert dpo.stage == "rm"
+    assert {"chosen_input_ids", "chosen_labels", "rejected_input_ids", "rejected_labels"} <= set(
+        dpo.train.column_names
+    )
+    kto = prepare_data(config("kto_lora"))
+    assert {"kl_input_ids", "kl_labels", "kto_tags"} <= set(kto.train.column_names)
+
+
+def test_bad_rows_fail_or_are_skipped_and_the_count_survives_the_cache(workspace: Path) -> None:
+    path = workspace / "data" / "demo_sft.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    rows[3]["output"] = ["not", "text"]
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    with pytest.raises(BadRowsError, match="on_bad_row: skip"):
+        prepare_data(config())
+    skipped = prepare_data(config("sft_lora", "on_bad_row=skip"))
+    assert skipped.bad_rows.count == 1
+    cached = prepare_data(config("sft_lora", "on_bad_row=skip"))
+    assert cached.from_cache and cached.bad_rows.count == 1
+    assert cached.bad_rows.first[0].row == 4
