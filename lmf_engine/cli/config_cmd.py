@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from .output import report_config_issues
+
 app = typer.Typer(help="Check, resolve and describe configs (LLaMA-Factory YAML keys).", no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(help="YAML or JSON config file.", show_default=False)]
@@ -20,11 +22,7 @@ def _check(file: Path, overrides: list[str] | None):
 
     config, issues = check_config(file, overrides or [])
     if issues:
-        for issue in issues:
-            typer.echo(str(issue), err=True)
-        noun = "problem" if len(issues) == 1 else "problems"
-        typer.echo(f"{file}: {len(issues)} {noun}", err=True)
-        raise typer.Exit(2)
+        report_config_issues(file, issues)
     return config
 
 

@@ -2,7 +2,7 @@
 
 import typer
 
-from . import config_cmd, demo_cmd, env_cmd
+from . import config_cmd, demo_cmd, env_cmd, template_cmd
 
 app = typer.Typer(
     name="lmf-engine",
@@ -15,6 +15,7 @@ app.command("version")(env_cmd.version)
 app.command("env")(env_cmd.env)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(template_cmd.app, name="template")
 
 
 def main() -> None:

@@ -8,12 +8,12 @@ import os
 from types import MethodType
 from typing import TYPE_CHECKING, Any
 
+from .errors import ModelLoadError
+
 if TYPE_CHECKING:
     from lmf_engine.config import Config
 
-
-class ModelLoadError(Exception):
-    """A model or tokenizer a config names cannot be loaded; the message says which and why."""
+__all__ = ["ModelLoadError", "load_tokenizer", "split_tokens"]
 
 
 def split_tokens(value: str | None) -> list[str]:
