@@ -88,3 +88,14 @@ class TrainingConfig:
     deepspeed: str | dict | None = opt(None, "DeepSpeed config: a JSON file path or a mapping.")
     fsdp: str | list[str] | None = opt(None, "FSDP options, e.g. 'full_shard auto_wrap'.", advanced=True)
     fsdp_config: str | dict | None = opt(None, "FSDP config: a JSON file path or a mapping.", advanced=True)
+    num_processes: int | None = opt(
+        None,
+        "Training processes on this machine (default: one per visible GPU, or NPROC_PER_NODE). More than one, "
+        "DeepSpeed, FSDP or an accelerate config start the run with accelerate launch; on the CPU set use_cpu.",
+        ge=1,
+    )
+    accelerate_config: str | None = opt(
+        None,
+        "Config file of `accelerate launch` (made by `accelerate config`) that decides how the run starts.",
+        advanced=True,
+    )

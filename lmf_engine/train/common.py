@@ -1,0 +1,163 @@
+"""What every stage shares: the stage context, tokenizer/data/model set-up, callbacks, and LLaMA-Factory's outputs
+(final model and tokenizer, ``train_results.json`` / ``all_results.json``, ``trainer_state.json``, loss plots)."""
+
+import importlib.util
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .signals import StopRequest
+
+if TYPE_CHECKING:
+    from transformers import Seq2SeqTrainingArguments
+
+    from lmf_engine.config import Config
+    from lmf_engine.data.pipeline import PreparedData
+    from lmf_engine.runs.events import EventWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageContext:
+    """What the entry point hands a stage's ``run(ctx)``.
+
+    ``events`` is None on every process but the main one. ``resume_from`` is the checkpoint folder to resume from.
+    """
+
+    config: "Config"
+    run_dir: Path
+    stop: StopRequest
+    events: "EventWriter | None" = None
+    resume_from: str | None = None
+
+    def callbacks(self) -> list[Any]:
+        """The run callback, plus PiSSA conversion and early stopping when the config asks for them."""
+        from transformers import EarlyStoppingCallback
+
+        from .callbacks import PissaConvertCallback, RunCallback
+
+        callbacks: list[Any] = [RunCallback(self.run_dir, self.events, self.stop)]
+        if self.config.get("pissa_convert"):
+            callbacks.append(PissaConvertCallback())
+        if self.config.get("early_stopping_steps") is not None:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=self.config.get("early_stopping_steps")))
+        return callbacks
+
+
+def prepare_stage_data(
+    ctx: StageContext, args: "Seq2SeqTrainingArguments", stage: str | None = None, do_generate: bool = False
+) -> "PreparedData":
+    """Tokenizer, template and encoded data; the main process encodes first, so the others find its cache."""
+    from lmf_engine.data.pipeline import prepare_data
+    from lmf_engine.model.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(ctx.config)
+    with args.main_process_first(desc="encoding the datasets"):
+        return prepare_data(ctx.config, tokenizer=tokenizer, stage=stage, do_generate=do_generate)
+
+
+def trainer_datasets(data: "PreparedData") -> dict[str, Any]:
+    """``train_dataset`` / ``eval_dataset`` keyword arguments of a trainer."""
+    return {"train_dataset": data.train, "eval_dataset": data.eval}
+
+
+def check_eval_data(config: "Config", has_eval: bool) -> None:
+    """Evaluation and prediction need evaluation data (``eval_dataset`` or ``val_size``)."""
+    wanted = [key for key in ("do_eval", "do_predict") if config.get(key)]
+    if wanted and not has_eval:
+        raise ValueError(f"{'/'.join(wanted)}: no evaluation data; set eval_dataset or val_size")
+
+
+def effective_tokens_per_second(dataset: Any, metrics: dict[str, float], pair: bool = False) -> float:
+    """Non-padding tokens trained per second (``include_effective_tokens_per_second``), per process."""
+    import torch.distributed as dist
+
+    if pair:
+        tokens = sum(len(row["chosen_input_ids"]) + len(row["rejected_input_ids"]) for row in dataset)
+    else:
+        tokens = sum(len(row["input_ids"]) for row in dataset)
+    result = tokens * metrics["epoch"] / metrics["train_runtime"]
+    return result / dist.get_world_size() if dist.is_initialized() else result
+
+
+def smooth(values: list[float]) -> list[float]:
+    """TensorBoard's exponential moving average, with LLaMA-Factory's weight."""
+    if not values:
+        return []
+    weight = 1.8 * (1 / (1 + math.exp(-0.05 * len(values))) - 0.5)
+    last, out = values[0], []
+    for value in values:
+        last = last * weight + (1 - weight) * value
+        out.append(last)
+    return out
+
+
+def plot_loss(run_dir: Path, keys: list[str]) -> list[Path]:
+    """``training_<key>.png`` for each key logged in trainer_state.json (needs matplotlib; skipped without it)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        log.warning("plot_loss: matplotlib is not installed; no loss plot is drawn (pip install matplotlib)")
+        return []
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    history = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))["log_history"]
+    written = []
+    for key in keys:
+        points = [(entry["step"], entry[key]) for entry in history if key in entry]
+        if not points:
+            continue
+        steps, values = zip(*points, strict=True)
+        plt.figure()
+        plt.plot(steps, values, color="#1f77b4", alpha=0.4, label="original")
+        plt.plot(steps, smooth(list(values)), color="#1f77b4", label="smoothed")
+        plt.title(f"training {key} of {run_dir}")
+        plt.xlabel("step")
+        plt.ylabel(key)
+        plt.legend()
+        path = run_dir / "training_{}.png".format(key.replace("/", "_"))
+        plt.savefig(path, format="png", dpi=100)
+        plt.close("all")
+        written.append(path)
+    return written
+
+
+def eval_keys(data: "PreparedData", names: tuple[str, ...]) -> list[str]:
+    """Plot keys of the evaluation metrics ``names`` (per eval dataset with ``eval_on_each_dataset``)."""
+    if isinstance(data.eval, dict):
+        return [f"eval_{dataset}_{name}" for dataset in data.eval for name in names]
+    return [f"eval_{name}" for name in names]
+
+
+def train_and_save(
+    ctx: StageContext, trainer: Any, plot_keys: list[str], tokens_dataset: Any = None, pair: bool = False
+) -> bool:
+    """Train (resuming when asked), then save as LLaMA-Factory does. False when a stop came: in the loop it ended
+    training at a step boundary with a checkpoint; during the final save it lets the save finish.
+
+    ``tokens_dataset`` (with ``pair`` for chosen/rejected rows) is what effective tokens per second count."""
+    result = trainer.train(resume_from_checkpoint=ctx.resume_from)
+    if ctx.stop.requested:
+        return False
+    trainer.save_model()
+    metrics = result.metrics
+    if ctx.config.get("include_effective_tokens_per_second") and tokens_dataset is not None:
+        metrics["effective_tokens_per_sec"] = effective_tokens_per_second(tokens_dataset, metrics, pair)
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    if trainer.is_world_process_zero() and ctx.config.get("plot_loss"):
+        plot_loss(ctx.run_dir, ["loss", *plot_keys])
+    ctx.stop.leave_loop()
+    return not ctx.stop.requested
+
+
+def save_eval_metrics(trainer: Any, metrics: dict[str, float], split: str = "eval") -> None:
+    """Log and save ``<split>_results.json`` (and merge into all_results.json)."""
+    trainer.log_metrics(split, metrics)
+    trainer.save_metrics(split, metrics)

@@ -1,0 +1,99 @@
+"""The sft trainer: Seq2SeqTrainer that strips the prompt from generated tokens and writes
+``generated_predictions.jsonl``; and the token-accuracy metric (``compute_accuracy``). Imported only to train."""
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Seq2SeqTrainer
+
+from lmf_engine.data.processors import IGNORE_INDEX
+
+from .trainer import WorkbenchTrainerMixin
+
+PREDICTIONS_FILE = "generated_predictions.jsonl"
+
+
+def argmax_logits(logits: Any, labels: Any) -> "torch.Tensor":
+    """Keep only the most likely token per position, so evaluation does not hold whole logit tensors."""
+    if isinstance(logits, list | tuple):
+        logits = logits[0] if logits[0].dim() == 3 else logits[1]
+    if logits.dim() != 3:
+        raise ValueError("compute_accuracy: cannot read the model's logits")
+    return torch.argmax(logits, dim=-1)
+
+
+def _numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.cpu().numpy()
+    return np.asarray(value)
+
+
+@dataclass
+class ComputeAccuracy:
+    """Mean next-token accuracy over label tokens, per example then averaged (LLaMA-Factory's ``accuracy``)."""
+
+    scores: list[float] = field(default_factory=list)
+
+    def __call__(self, eval_preds: Any, compute_result: bool = True) -> dict[str, float] | None:
+        preds, labels = _numpy(eval_preds.predictions), _numpy(eval_preds.label_ids)
+        for pred, label in zip(preds, labels, strict=True):
+            pred, label = pred[:-1], label[1:]
+            mask = label != IGNORE_INDEX
+            self.scores.append(float(np.mean(pred[mask] == label[mask])))
+        if not compute_result:
+            return None
+        result = {"accuracy": float(np.mean(self.scores))}
+        self.scores = []
+        return result
+
+
+class SFTTrainer(WorkbenchTrainerMixin, Seq2SeqTrainer):
+    """See the module docstring. ``gen_kwargs`` are used by evaluation during training too."""
+
+    def __init__(self, *args: Any, gen_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if gen_kwargs is not None:
+            self._gen_kwargs = gen_kwargs
+
+    def prediction_step(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        prediction_loss_only: bool,
+        ignore_keys: list[str] | None = None,
+        **gen_kwargs: Any,
+    ) -> tuple[Any, Any, Any]:
+        labels = inputs.pop("labels", None) if self.args.predict_with_generate else inputs.get("labels")
+        loss, generated, _ = super().prediction_step(
+            model, inputs, prediction_loss_only=prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs
+        )
+        if generated is not None and self.args.predict_with_generate:
+            generated[:, : inputs["input_ids"].size(-1)] = self.processing_class.pad_token_id
+            generated = generated.contiguous()
+        return loss, generated, labels
+
+    def save_predictions(self, dataset: Any, results: Any, skip_special_tokens: bool = True) -> str | None:
+        """Write ``{"prompt", "predict", "label"}`` lines to generated_predictions.jsonl (main process only)."""
+        if not self.is_world_process_zero():
+            return None
+        pad = self.processing_class.pad_token_id
+        labels = np.where(results.label_ids != IGNORE_INDEX, results.label_ids, pad)
+        preds = np.where(results.predictions != IGNORE_INDEX, results.predictions, pad)
+        for i in range(len(preds)):
+            real = np.nonzero(preds[i] != pad)[0]
+            if len(real):
+                preds[i] = np.concatenate((preds[i][real[0] :], preds[i][: real[0]]), axis=-1)
+        decode = self.processing_class.batch_decode
+        prompts = decode(list(dataset["input_ids"]), skip_special_tokens=False)
+        predicted = decode(preds, skip_special_tokens=skip_special_tokens)
+        expected = decode(labels, skip_special_tokens=skip_special_tokens)
+        path = os.path.join(self.args.output_dir, PREDICTIONS_FILE)
+        with open(path, "w", encoding="utf-8") as handle:
+            for prompt, predict, label in zip(prompts, predicted, expected, strict=True):
+                handle.write(json.dumps({"prompt": prompt, "predict": predict, "label": label}, ensure_ascii=False))
+                handle.write("\n")
+        return path

@@ -1,0 +1,7 @@
+"""Which module trains each ``stage``. A stage module has ``run(ctx: StageContext) -> None``; add a stage with one
+line here."""
+
+STAGES: dict[str, str] = {
+    "pt": "lmf_engine.train.pt",
+    "sft": "lmf_engine.train.sft",
+}
