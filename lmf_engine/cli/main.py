@@ -2,7 +2,7 @@
 
 import typer
 
-from . import config_cmd, demo_cmd, env_cmd, runs_cmd, template_cmd, train_cmd
+from . import config_cmd, data_cmd, demo_cmd, env_cmd, runs_cmd, template_cmd, train_cmd
 
 app = typer.Typer(
     name="lmf-engine",
@@ -15,6 +15,7 @@ app.command("version")(env_cmd.version)
 app.command("env")(env_cmd.env)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(data_cmd.app, name="data")
 app.add_typer(template_cmd.app, name="template")
 app.command("train")(train_cmd.train)
 app.add_typer(runs_cmd.app, name="runs")

@@ -61,6 +61,12 @@ class _Context:
         return self.config.data.streaming
 
 
+def worker_count(config: "Config") -> int | None:
+    """``num_proc`` for ``datasets``: None for one worker, which runs in this process instead of a pool of one."""
+    workers = config.data.preprocessing_num_workers
+    return workers if workers and workers > 1 else None
+
+
 def _sample(dataset: "Dataset", target: int, rng: "np.random.RandomState") -> "np.ndarray":
     import numpy as np
 
@@ -103,7 +109,7 @@ def _load_one(spec: DatasetSpec, ctx: _Context, stage: str) -> "Dataset | Iterab
         streaming=native_stream,
         cache_dir=model.cache_dir,
         token=model.hf_hub_token,
-        num_proc=data.preprocessing_num_workers,
+        num_proc=worker_count(ctx.config),
     )
     names = raw.column_names
     if names is None:  # a hub stream without known features
@@ -128,7 +134,7 @@ def _load_one(spec: DatasetSpec, ctx: _Context, stage: str) -> "Dataset | Iterab
         with_indices=True,
         remove_columns=names,
         features=example_features(),
-        num_proc=data.preprocessing_num_workers,
+        num_proc=worker_count(ctx.config),
         load_from_cache_file=not data.overwrite_cache,
         desc=f"Converting {spec.name}",
         cache_file_name=_outside_cache_file(raw, converter, file, model.cache_dir),

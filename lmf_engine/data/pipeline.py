@@ -21,7 +21,7 @@ from lmf_engine import __version__
 from lmf_engine.model.tokenizer import load_tokenizer
 
 from .errors import BadRow, DataError
-from .loading import OnBadRow, load_data
+from .loading import OnBadRow, load_data, worker_count
 from .processors import EncodeOptions, Stage, make_preprocess_fn
 from .registry import get_dataset_specs, split_names
 from .rows import BadRowReport
@@ -51,6 +51,7 @@ TOKENIZER_FILES = (
     "chat_template.json",
 )
 CODE_DIRS = ("processors", "templates")
+PROBE_ROWS = 8
 
 
 @dataclass
@@ -217,16 +218,39 @@ def _load(path: Path) -> tuple[Any, Any, BadRowReport]:
     return train, evals, report
 
 
+def _probe_features(dataset: Any, fn: Any) -> Any:
+    """The Features of ``fn``'s output, from a few rows, so ``datasets`` skips inferring types token by token.
+
+    None when a column holds something other than ids, masks and flags (neat packing's ``packing_params``).
+    """
+    from datasets import Features, Sequence, Value
+
+    columns = fn(dataset[: min(PROBE_ROWS, len(dataset))])
+    features = {}
+    for name, values in columns.items():
+        first = values[0] if values else None
+        if isinstance(first, bool) or (first is None and name == "kto_tags"):
+            features[name] = Value("bool")
+        elif isinstance(first, int):
+            features[name] = Value("int64")
+        elif first is None or (isinstance(first, list) and all(isinstance(v, int) for v in first[:PROBE_ROWS])):
+            features[name] = Sequence(Value("int64"))
+        else:
+            return None
+    return Features(features)
+
+
 def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
     if dataset is None:
         return None
     columns = list(dataset.column_names or next(iter(dataset)).keys())
     kwargs: dict[str, Any] = {}
-    if not config.data.streaming:
+    if not is_streaming(dataset):
         kwargs = {
-            "num_proc": config.data.preprocessing_num_workers,
+            "num_proc": worker_count(config),
             "load_from_cache_file": False,
             "desc": f"Encoding {what} data",
+            "features": _probe_features(dataset, fn) if len(dataset) else None,
         }
     return dataset.map(
         fn, batched=True, batch_size=config.data.preprocessing_batch_size, remove_columns=columns, **kwargs

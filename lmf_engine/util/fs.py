@@ -2,7 +2,10 @@
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 
 def _umask() -> int:
@@ -17,11 +20,13 @@ def _umask() -> int:
     return 0o022
 
 
-def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Replace ``path`` with ``text`` so that a reader sees the old file or the new one, never half of it.
+@contextmanager
+def atomic_writer(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text handle whose content replaces ``path`` only when the block ends without an exception.
 
-    The text goes to a temporary file in the same folder, is flushed and fsynced, then renamed over the target.
-    An existing file keeps its permission bits; a new one gets the usual ``0o666`` less the umask.
+    The text goes to a temporary file in the same folder, is flushed and fsynced, then renamed over the target; on
+    an exception the temporary file is removed and ``path`` is left as it was. An existing file keeps its
+    permission bits; a new one gets the usual ``0o666`` less the umask.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +34,7 @@ def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
@@ -42,3 +47,10 @@ def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """Replace ``path`` with ``text`` so that a reader sees the old file or the new one, never half of it
+    (see :func:`atomic_writer`)."""
+    with atomic_writer(path, encoding) as handle:
+        handle.write(text)
