@@ -1,11 +1,18 @@
 """Themes loaded from TOML files: textual ``Theme`` fields plus a ``[variables]`` table of lmf's own colours."""
 
+import sys
 import tomllib
 from pathlib import Path
 
 from textual.theme import Theme
 
 REQUIRED_VARIABLES = ("token-trained", "token-masked", "token-special")
+
+
+def builtin_themes_dir() -> Path:
+    """The shipped ``themes/`` folder: beside the package in a checkout, else under ``<prefix>/share``."""
+    checkout = Path(__file__).resolve().parents[1] / "themes"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "lmf-workbench" / "themes"
 
 
 class ThemeFileError(ValueError):

@@ -1,0 +1,41 @@
+"""The datasets of dataset_info.json: name, format, kind, size and row count."""
+
+from typing import Any
+
+from textual.widgets import DataTable
+
+from ..dataset_entries import Entry, human_size
+
+
+class DatasetList(DataTable[str]):
+    """One row per entry, keyed by dataset name; the row count fills in as background counting finishes."""
+
+    DEFAULT_CSS = """
+    DatasetList { height: 1fr; border: round $primary 50%; }
+    DatasetList:focus { border: round $primary; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.border_title = "Datasets"
+
+    def on_mount(self) -> None:
+        self.add_column("name", key="name")
+        self.add_column("format", key="format")
+        self.add_column("kind", key="kind")
+        self.add_column("size", key="size")
+        self.add_column("rows", key="rows")
+
+    def show_entries(self, entries: list[Entry]) -> None:
+        self.clear()
+        for entry in entries:
+            if entry.error is not None:
+                self.add_row(entry.name, "-", "invalid", "-", "-", key=entry.name)
+            elif not entry.files:
+                self.add_row(entry.name, entry.format, entry.kind, "hub", "-", key=entry.name)
+            else:
+                self.add_row(entry.name, entry.format, entry.kind, human_size(entry.size), "…", key=entry.name)
+
+    def set_rows(self, name: str, text: str) -> None:
+        """Set the rows cell of dataset ``name`` (a count, or counting progress)."""
+        self.update_cell(name, "rows", text, update_width=True)
