@@ -17,7 +17,7 @@ SPECIAL_TOKENS: tuple[str, ...] = (ENDOFTEXT, IM_START, IM_END)
 """Special tokens, in id order after the BPE vocabulary: pad (and pre-training eos), turn start, chat eos."""
 EXTRA_TOKENS: tuple[str, ...] = ("<think>", "</think>", "<tool_call>", "</tool_call>")
 """Added tokens that are not special, as in Qwen's tokenizers: they survive ``skip_special_tokens``."""
-DEFAULT_SYSTEM = "You are a helpful assistant."
+DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 
 # Qwen2's pre-tokenizer regex (as in transformers' Qwen2Tokenizer), so that either class encodes the same.
 PRETOKENIZE_REGEX = (

@@ -46,7 +46,7 @@ async def test_dataset_row_tokens_ids_and_traps(make_app: Callable[..., Workbenc
         assert "What is 4 plus 6?" in tokens and "<|im_end|>" in tokens
         assert "sample: " in tokens and " trained, " in tokens and " special" in tokens
         assert "⟨" not in tokens
-        assert "template_mismatch" in text_of(screen, "#trap-text")
+        assert "template_mismatch" not in text_of(screen, "#trap-text")  # the demo model's jinja is qwen's
         await pilot.press("ctrl+t")
         assert "⟨" in text_of(screen, "#token-text")
         await pilot.press("ctrl+t")
@@ -54,6 +54,9 @@ async def test_dataset_row_tokens_ids_and_traps(make_app: Callable[..., Workbenc
         screen.query_one("#tpl-row", Input).value = "3"
         screen = await rendered(app, pilot)
         assert "Subtract 18 from 32." in text_of(screen, "#token-text")
+        screen.query_one("#tpl-template", Select).value = "chatml"
+        screen = await rendered(app, pilot)
+        assert "template_mismatch" in text_of(screen, "#trap-text")  # chatml writes no default system prompt
         screen.query_one("#tpl-template", Select).value = "hf"
         screen = await rendered(app, pilot)
         assert "template hf" in text_of(screen, "#tpl-info")

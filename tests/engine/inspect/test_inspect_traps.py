@@ -110,12 +110,14 @@ def test_prompt_and_response_tokens_merge_at_the_boundary(tokenizer: Any) -> Non
 
 def test_template_differs_from_the_tokenizer_jinja_template(tokenizer: Any) -> None:
     chat_template = tokenizer.chat_template
-    template = get_template_and_fix_tokenizer(tokenizer, "qwen")
-    no_system = MESSAGES[1:]  # qwen's default system prompt is not the one of the tiny model's jinja template
+    no_system = MESSAGES[1:]
+    qwen = get_template_and_fix_tokenizer(tokenizer, "qwen")
+    assert detect_traps(qwen, tokenizer, no_system, chat_template=chat_template) == []
+    template = get_template_and_fix_tokenizer(tokenizer, "qwen", default_system="You are a pirate.")
     traps = [t for t in detect_traps(template, tokenizer, no_system, chat_template=chat_template)]
     assert codes(traps) == ["template_mismatch"]
-    assert "You are Qwen, created by Alibaba Cloud" in traps[0].message
-    assert "You are a helpful assistant." in traps[0].message and "line 2" in traps[0].message
+    assert "You are a pirate." in traps[0].message
+    assert "You are Qwen, created by Alibaba Cloud" in traps[0].message and "line 2" in traps[0].message
     assert "template_mismatch" in codes(detect_traps("llama3", tokenizer, MESSAGES))
 
 

@@ -110,10 +110,10 @@ def test_render_a_config_dataset_row_with_overrides(in_workspace: Path) -> None:
     data = json.loads(out)
     rows = json.loads((in_workspace / "data" / "demo_sft.json").read_text())
     assert data["text"].endswith(f"assistant\n{rows[3]['output']}<|im_end|>\n")
-    assert [t["code"] for t in data["traps"]] == ["template_mismatch"]  # qwen's default system prompt
-    code, out, _ = invoke("template", "render", "configs/sft_lora.yaml", "default_system=You are a helpful assistant.",
+    assert data["traps"] == []  # the demo model's jinja template is qwen's
+    code, out, _ = invoke("template", "render", "configs/sft_lora.yaml", "default_system=You are a pirate.",
                           "--json")  # fmt: skip
-    assert code == 0 and json.loads(out)["traps"] == []
+    assert code == 0 and [t["code"] for t in json.loads(out)["traps"]] == ["template_mismatch"]
     code, out, _ = invoke("template", "render", "configs/sft_lora.yaml", "template=qwen3", "--dataset",
                           "demo_multiturn", "--row", "1", "--json")  # fmt: skip
     assert "empty_think_trained" in [t["code"] for t in json.loads(out)["traps"]]
