@@ -4,7 +4,7 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast style quality bench
+.PHONY: install demo demo-data test test-fast style quality bench
 
 install:  ## fresh venv, CPU torch from the pinned wheel (GPU boxes: see README), the project with dev extras
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +12,12 @@ install:  ## fresh venv, CPU torch from the pinned wheel (GPU boxes: see README)
 	$(BIN)/pip install -q "$(TORCH_SPEC)"
 	$(BIN)/pip install -q -e ".[dev]"
 
-demo: install  ## install, then build the demo workspace and check every config in it
+demo-data: install  ## install, then build the demo workspace ./lmf-demo and check every config in it
 	$(BIN)/lmf-engine demo init lmf-demo --force
 	cd lmf-demo && for f in configs/*.yaml; do ../$(BIN)/lmf-engine config validate $$f || exit 1; done
+
+demo: demo-data  ## ... then open the workbench on it
+	$(BIN)/lmf-tui lmf-demo
 
 test:  ## the whole suite, slow end-to-end runs included
 	$(BIN)/python -m pytest
@@ -33,3 +36,8 @@ quality:
 
 bench:  ## figures against LLaMA-Factory 0.9.5 (benchmarks/reference_venv.sh creates its venv)
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/preprocess.py
+	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/chat.py
+	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/tui.py
