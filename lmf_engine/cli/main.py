@@ -2,7 +2,7 @@
 
 import typer
 
-from . import config_cmd, data_cmd, demo_cmd, env_cmd, runs_cmd, template_cmd, train_cmd
+from . import api_cmd, chat_cmd, config_cmd, data_cmd, demo_cmd, env_cmd, export_cmd, runs_cmd, template_cmd, train_cmd
 
 app = typer.Typer(
     name="lmf-engine",
@@ -19,6 +19,9 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(template_cmd.app, name="template")
 app.command("train")(train_cmd.train)
 app.add_typer(runs_cmd.app, name="runs")
+app.command("chat")(chat_cmd.chat)
+app.command("api")(api_cmd.api)
+app.command("export")(export_cmd.export)
 
 
 def main() -> None:

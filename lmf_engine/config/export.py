@@ -14,6 +14,9 @@ class ExportConfig:
     export_size: int = opt(5, "Largest safetensors shard, in GB.", ge=1)
     export_device: Literal["cpu", "auto"] = opt("cpu", "Device used to merge: cpu, or auto to use a GPU.")
     export_legacy_format: bool = opt(False, "Write .bin files instead of .safetensors.", advanced=True)
+    export_hub_model_id: str | None = opt(
+        None, "Also upload the exported model to this Hugging Face Hub repository (needs internet).", advanced=True
+    )
     export_quantization_bit: int | None = opt(None, "Quantize the exported model with GPTQ (bits).", advanced=True)
     export_quantization_dataset: str | None = opt(None, "Calibration data for GPTQ export.", advanced=True)
     export_quantization_nsamples: int = opt(128, "Calibration samples for GPTQ export.", ge=1, advanced=True)

@@ -1,0 +1,155 @@
+"""Time to first token and tokens/s of the transformers chat engine beside raw ``model.generate``.
+
+Usage: python benchmarks/chat.py [--model DIR] [--template qwen] [--new-tokens 64] [--repeat 7] [--threads 1]
+
+Same model, same prompt ids, same greedy settings and stop ids, in one process, alternating the two sides:
+
+* raw: ``model.generate`` with a streamer that only notes when the first new token arrives (no decoding);
+* engine stream: ``HuggingfaceEngine.stream_chat`` from the call (prompt encoding included) to the first text chunk
+  in the async consumer, and to the end of the stream;
+* engine chat: ``HuggingfaceEngine.chat`` (no streaming), whole answer.
+
+Without ``--model`` the tiny test model is built in a temporary folder. Medians of ``--repeat`` runs after one
+warm-up; targets: engine TTFT within 10% of raw, engine tokens/s at least 0.95x raw. ``--threads`` sets the CPU
+threads of torch for every thread (OMP_NUM_THREADS): on a busy shared machine OpenMP threads that spin-wait for each
+other slow the main thread's raw generate by 10x or more, which would flatter the engine (it generates in a worker
+thread); one thread each keeps the comparison fair.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PROMPT = [{"role": "user", "content": "Explain, step by step, how to convert kilometres to metres."}]
+
+
+class FirstTokenClock:
+    """A streamer for raw generate that records the time of the first generated token."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.first: float | None = None
+
+    def put(self, value: Any) -> None:
+        self.calls += 1
+        if self.calls == 2 and self.first is None:
+            self.first = time.perf_counter()
+
+    def end(self) -> None:
+        pass
+
+
+def raw_run(engine: Any, prompt_ids: list[int], new_tokens: int) -> tuple[float, float, int]:
+    """(ttft, total seconds, new tokens) of one raw generate call."""
+    import torch
+
+    clock = FirstTokenClock()
+    start = time.perf_counter()
+    inputs = torch.tensor([prompt_ids])
+    with torch.inference_mode():
+        out = engine.model.generate(
+            inputs=inputs,
+            attention_mask=torch.ones_like(inputs),
+            do_sample=False,
+            max_new_tokens=new_tokens,
+            eos_token_id=engine.stop_ids,
+            pad_token_id=engine.tokenizer.pad_token_id,
+            streamer=clock,
+        )
+    total = time.perf_counter() - start
+    assert clock.first is not None
+    return clock.first - start, total, out.shape[1] - len(prompt_ids)
+
+
+async def engine_stream_run(engine: Any, new_tokens: int) -> tuple[float, float, int]:
+    start = time.perf_counter()
+    first = None
+    stream = engine.stream_chat(PROMPT, do_sample=False, max_new_tokens=new_tokens)
+    async for _ in stream:
+        if first is None:
+            first = time.perf_counter()
+    total = time.perf_counter() - start
+    assert first is not None and stream.response is not None
+    return first - start, total, stream.response.completion_tokens
+
+
+async def engine_chat_run(engine: Any, new_tokens: int) -> tuple[float, float, int]:
+    start = time.perf_counter()
+    response = await engine.chat(PROMPT, do_sample=False, max_new_tokens=new_tokens)
+    total = time.perf_counter() - start
+    return float("nan"), total, response.completion_tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="model folder (default: build the tiny test model)")
+    parser.add_argument("--template", default="qwen")
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (OMP_NUM_THREADS)")
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+
+    import torch
+
+    from lmf_engine.chat.hf_engine import HuggingfaceEngine
+    from lmf_engine.config import load_config
+    from lmf_engine.model.tiny import build_tiny_model
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model or build_tiny_model(Path(tmp) / "tiny-qwen2")
+        config = load_config(values={"model_name_or_path": str(model), "template": args.template})
+        engine = HuggingfaceEngine(config)
+        prompt_ids = engine.request(PROMPT).prompt_ids
+        results: dict[str, list[tuple[float, float, int]]] = {
+            "raw generate": [],
+            "engine stream": [],
+            "engine chat": [],
+        }
+
+        async def run_all() -> None:
+            for i in range(args.repeat + 1):
+                raw = raw_run(engine, prompt_ids, args.new_tokens)
+                stream = await engine_stream_run(engine, args.new_tokens)
+                chat = await engine_chat_run(engine, args.new_tokens)
+                if i:  # the first round warms up
+                    results["raw generate"].append(raw)
+                    results["engine stream"].append(stream)
+                    results["engine chat"].append(chat)
+
+        asyncio.run(run_all())
+    report(results, model, len(prompt_ids), args.repeat)
+
+
+def report(results: dict[str, list[tuple[float, float, int]]], model: Path, prompt_len: int, repeat: int) -> None:
+    import torch
+
+    print(
+        f"model {model.name}, prompt {prompt_len} tokens, greedy, medians of {repeat} runs "
+        f"(CPU, {torch.get_num_threads()} thread(s))"
+    )
+    rows = {}
+    for name, runs in results.items():
+        ttft = statistics.median(r[0] for r in runs) if name != "engine chat" else float("nan")
+        rate = statistics.median(r[2] / r[1] for r in runs)
+        tokens = statistics.median(r[2] for r in runs)
+        rows[name] = (ttft, rate, tokens)
+    base_ttft, base_rate, _ = rows["raw generate"]
+    print(f"{'':15} {'TTFT ms':>9} {'ratio':>7} {'tokens/s':>10} {'ratio':>7} {'tokens':>7}")
+    for name, (ttft, rate, tokens) in rows.items():
+        ttft_text = f"{ttft * 1000:9.2f} {ttft / base_ttft:7.3f}" if ttft == ttft else f"{'-':>9} {'-':>7}"
+        print(f"{name:15} {ttft_text} {rate:10.1f} {rate / base_rate:7.3f} {tokens:7.0f}")
+    ttft_ok = rows["engine stream"][0] <= 1.10 * base_ttft
+    rate_ok = min(rows["engine stream"][1], rows["engine chat"][1]) >= 0.95 * base_rate
+    print(f"targets: TTFT within 10% of raw: {'met' if ttft_ok else 'MISSED'}; "
+          f"tokens/s >= 0.95x raw: {'met' if rate_ok else 'MISSED'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible HTTP API (``lmf-engine api``) over a chat engine: FastAPI app and uvicorn runner."""

@@ -1,0 +1,229 @@
+"""The terminal chat of ``lmf-engine chat``: streamed answers, multi-line input, commands, Ctrl-C to stop an answer.
+
+Reasoning (text inside thought words) is shown dimmed and kept in the history as the model wrote it; the template
+drops old thoughts from later prompts as it does in training.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from .errors import ChatError
+from .settings import merge_settings, parse_assignment
+from .sync import SyncEngine
+from .text import ThoughtSplitter
+
+HELP = """\
+Type a message and press Enter. End a line with \\ to go on with the next line, or put \"\"\" alone on a line
+to start and end a multi-line message. Ctrl-C stops the answer being written; Ctrl-D or /exit leaves.
+
+  /system TEXT     set the system prompt (/system alone shows it, /system - removes it)
+  /clear           forget the conversation (the system prompt stays)
+  /save FILE       save the conversation, system prompt and settings as JSON
+  /load FILE       load a conversation saved with /save (or a JSON list of messages)
+  /set KEY=VALUE   change a generation setting, e.g. /set temperature=0.2 max_new_tokens=256 seed=1
+  /set             show the generation settings
+  /help            show this help
+  /exit            leave"""
+FENCE = '"""'
+ROLES = ("user", "assistant", "function", "observation")
+
+
+def load_conversation(path: Path) -> tuple[str | None, list[dict[str, str]], dict[str, Any]]:
+    """``(system, messages, settings)`` from a ``/save`` file or a JSON list of ``{"role", "content"}`` messages."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    system, settings = None, {}
+    if isinstance(data, dict):
+        system, settings, data = data.get("system"), data.get("settings") or {}, data.get("messages")
+    if not isinstance(data, list):
+        raise ValueError("expected a JSON list of messages or an object with `messages`")
+    messages = []
+    for i, item in enumerate(data):
+        role, content = (item.get("role"), item.get("content")) if isinstance(item, dict) else (None, None)
+        if i == 0 and role == "system" and isinstance(content, str):
+            system = content
+            continue
+        if role == "tool":
+            role = "observation"
+        if role not in ROLES or not isinstance(content, str):
+            raise ValueError(f"message {i + 1}: needs a role ({', '.join(ROLES)}) and a text content")
+        messages.append({"role": role, "content": content})
+    if system is not None and not isinstance(system, str):
+        raise ValueError("`system` must be a string")
+    if not isinstance(settings, dict):
+        raise ValueError("`settings` must be an object")
+    return system, messages, settings
+
+
+class ChatRepl:
+    """One terminal conversation with an engine. ``read_line(prompt)`` reads input (``input`` by default)."""
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        console: Console | None = None,
+        read_line: Callable[[str], str] = input,
+        system: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.console = console or Console(highlight=False)
+        self.read_line = read_line
+        self.system = system
+        self.messages: list[dict[str, str]] = []
+        self.overrides: dict[str, Any] = {}
+
+    def run(self) -> None:
+        """Read and answer until Ctrl-D or /exit."""
+        self.console.print(f"Chatting with [bold]{self.engine.engine.model_name}[/]. /help for commands.")
+        while True:
+            try:
+                text = self.read_message()
+            except KeyboardInterrupt:
+                self.console.print("\n[dim](/exit or Ctrl-D to leave)[/]")
+                continue
+            except EOFError:
+                self.console.print()
+                return
+            if not text.strip():
+                continue
+            if text.startswith("/") and not self.command(text.strip()):
+                return
+            if not text.startswith("/"):
+                self.answer(text)
+
+    def read_message(self) -> str:
+        """One message: a line, lines joined by a final backslash, or lines between two \"\"\" lines."""
+        first = self.read_line(">>> ")
+        if first.strip() == FENCE:
+            lines = []
+            while (line := self.read_line("... ")).strip() != FENCE:
+                lines.append(line)
+            return "\n".join(lines)
+        lines = [first]
+        while lines[-1].endswith("\\"):
+            lines[-1] = lines[-1][:-1]
+            lines.append(self.read_line("... "))
+        return "\n".join(lines)
+
+    def command(self, line: str) -> bool:
+        """Run a /command; False means leave."""
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        handlers: dict[str, Callable[[str], None]] = {
+            "/system": self._system,
+            "/clear": self._clear,
+            "/save": self._save,
+            "/load": self._load,
+            "/set": self._set,
+            "/help": lambda _: self.console.print(HELP, markup=False),
+        }
+        if name in ("/exit", "/quit"):
+            return False
+        handler = handlers.get(name)
+        if handler is None:
+            self.console.print(f"[red]unknown command {name}[/]; /help lists them", markup=True)
+        else:
+            handler(arg)
+        return True
+
+    def _system(self, arg: str) -> None:
+        if not arg:
+            self.console.print(
+                f"system prompt: {self.system!r}" if self.system else "no system prompt (template's default)"
+            )
+            return
+        self.system = None if arg == "-" else arg
+        self.console.print("[dim]system prompt removed[/]" if self.system is None else "[dim]system prompt set[/]")
+
+    def _clear(self, _: str) -> None:
+        self.messages = []
+        self.console.print("[dim]conversation cleared[/]")
+
+    def _save(self, arg: str) -> None:
+        if not arg:
+            self.console.print("[red]usage: /save FILE[/]")
+            return
+        data = {"system": self.system, "messages": self.messages, "settings": self.overrides}
+        try:
+            Path(arg).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.console.print(f"[red]cannot save {arg}: {exc.strerror or exc}[/]", markup=True)
+            return
+        self.console.print(f"[dim]saved {len(self.messages)} messages to {arg}[/]", markup=True)
+
+    def _load(self, arg: str) -> None:
+        if not arg:
+            self.console.print("[red]usage: /load FILE[/]")
+            return
+        try:
+            system, messages, settings = load_conversation(Path(arg))
+            settings = merge_settings({}, settings)
+        except (OSError, ValueError, ChatError) as exc:
+            self.console.print(f"cannot load {arg}: {exc}", style="red", markup=False)
+            return
+        self.system, self.messages, self.overrides = system, messages, settings
+        self.console.print(f"[dim]loaded {len(messages)} messages from {arg}[/]", markup=True)
+
+    def _set(self, arg: str) -> None:
+        if not arg:
+            current = merge_settings(self.engine.engine.settings, self.overrides)
+            for key, value in current.items():
+                mark = " (set)" if key in self.overrides else ""
+                self.console.print(f"  {key} = {value!r}{mark}", markup=False)
+            return
+        try:
+            pairs = [parse_assignment(part) for part in arg.split()]
+        except ChatError as exc:
+            self.console.print(str(exc), style="red", markup=False)
+            return
+        for key, value in pairs:
+            self.overrides[key] = value
+            self.console.print(f"[dim]{key} = {value!r}[/]", markup=True)
+
+    def answer(self, text: str) -> None:
+        """Stream the answer to ``text``; Ctrl-C stops it and keeps what was written."""
+        self.messages.append({"role": "user", "content": text})
+        try:
+            stream = self.engine.stream(self.messages, self.system, **self.overrides)
+        except ChatError as exc:
+            self.messages.pop()
+            self.console.print(str(exc), style="red", markup=False)
+            return
+        splitter = ThoughtSplitter()
+        started = time.perf_counter()
+        try:
+            self._show(stream, splitter)
+        except ChatError as exc:
+            self.messages.pop()
+            self.console.print(f"\n{exc}", style="red", markup=False)
+            return
+        response = stream.response
+        assert response is not None
+        for kind, piece in splitter.finish():
+            self._print(kind, piece)
+        self.console.print()
+        if response.raw_text or response.finish_reason != "cancelled":
+            self.messages.append({"role": "assistant", "content": response.raw_text})
+        else:
+            self.messages.pop()
+        elapsed = time.perf_counter() - started
+        rate = f", {response.completion_tokens / elapsed:.1f} tokens/s" if elapsed > 0 else ""
+        self.console.print(f"[dim][{response.completion_tokens} tokens{rate}, {response.finish_reason}][/]")
+
+    def _show(self, stream: Any, splitter: ThoughtSplitter) -> None:
+        while True:
+            try:
+                for chunk in stream:
+                    for kind, piece in splitter.feed(chunk):
+                        self._print(kind, piece)
+                return
+            except KeyboardInterrupt:
+                stream.cancel()
+
+    def _print(self, kind: str, piece: str) -> None:
+        style = "dim italic" if kind == "reasoning" else None
+        self.console.print(piece, end="", style=style, markup=False, highlight=False, soft_wrap=True)

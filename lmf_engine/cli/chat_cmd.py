@@ -1,0 +1,89 @@
+"""``lmf-engine chat CONFIG [key=value ...]``: chat with a model in the terminal, answers streamed as they come."""
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .output import fail, user_errors
+
+if TYPE_CHECKING:
+    from lmf_engine.chat import ChatEngine
+
+ConfigArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="YAML or JSON config (model_name_or_path, adapter_name_or_path, template, infer_backend, generation "
+        "keys). Optional with --openai-base-url.",
+        show_default=False,
+    ),
+]
+OverridesArg = Annotated[
+    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--openai-base-url", help="Chat with an OpenAI-compatible server instead (e.g. http://host:8000/v1)."
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None, typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key of that server.", show_default=False)
+]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Model name on that server (default: the first it lists).")
+]
+SystemOpt = Annotated[str | None, typer.Option("--system", help="System prompt to start with.")]
+
+
+def open_engine(
+    config_file: str | None,
+    overrides: list[str] | None,
+    openai_base_url: str | None = None,
+    api_key: str | None = None,
+    model: str | None = None,
+) -> "ChatEngine":
+    """Load the config and start its engine; user errors print one message and exit 2."""
+    from lmf_engine.chat import ChatError, create_engine
+    from lmf_engine.config import load_config
+
+    overrides = list(overrides or [])
+    if config_file is not None and "=" in config_file and not Path(config_file).exists():
+        overrides.insert(0, config_file)  # `chat --openai-base-url URL temperature=0.2`: no config file
+        config_file = None
+    if config_file is None and not openai_base_url:
+        fail("give a CONFIG file, or --openai-base-url to chat with a server")
+    if config_file is not None and not Path(config_file).is_file():
+        fail(f"config file {config_file!r} does not exist")
+    with user_errors(config_file):
+        config = load_config(config_file, overrides)
+        try:
+            return create_engine(config, openai_base_url=openai_base_url, api_key=api_key, model=model)
+        except ChatError as exc:
+            fail(str(exc))
+
+
+def chat(
+    config: ConfigArg = None,
+    overrides: OverridesArg = None,
+    openai_base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    model: ModelOpt = None,
+    system: SystemOpt = None,
+) -> None:
+    """Chat in the terminal: /help lists the commands, Ctrl-C stops an answer, Ctrl-D leaves.
+
+    The back end is the config's infer_backend (huggingface or vllm), or any OpenAI-compatible server with
+    --openai-base-url. Generation keys (temperature, top_p, max_new_tokens, ...) come from the config and /set.
+    """
+    from lmf_engine.chat.repl import ChatRepl
+    from lmf_engine.chat.sync import SyncEngine
+
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and history for input())
+    engine = SyncEngine(open_engine(config, overrides, openai_base_url, api_key, model))
+    try:
+        ChatRepl(engine, system=system).run()
+    finally:
+        engine.close()
