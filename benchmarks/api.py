@@ -3,11 +3,11 @@
 Usage: python benchmarks/api.py [--requests 200] [--concurrency 8] [--max-tokens 16] [--stream-share 0.5]
 
 The real server (``lmf-engine api``, a subprocess on a free loopback port, with an API key) serves the tiny demo
-model (no adapter) built in a temporary folder. ``--requests`` chat completions are sent ``--concurrency`` at a time with httpx;
-a share of them stream (SSE, read to ``[DONE]``). An error is any non-200 answer, a body without a choice, a stream
-without ``[DONE]``, or a transport failure. Target: zero errors. The server answers one generation at a time, so
-requests/s is the model's throughput and latency grows with the queue; both are printed beside a single-request
-baseline measured first.
+model (no adapter) built in a temporary folder. ``--requests`` chat completions are sent ``--concurrency`` at a
+time with httpx; a share of them stream (SSE, read to ``[DONE]``). An error is any non-200 answer, a body without a
+choice, a stream without ``[DONE]``, or a transport failure. Target: zero errors. The server answers one
+generation at a time, so requests/s is the model's throughput and latency grows with the queue; both are printed
+beside a single-request baseline measured first.
 """
 
 import argparse

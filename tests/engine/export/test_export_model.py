@@ -72,9 +72,13 @@ def test_merged_model_gives_the_logits_of_peft_merge_and_unload(
     from transformers import AutoModelForCausalLM
 
     code, output, merged = export(
-        tmp_path, monkeypatch, model_name_or_path=str(tiny_model_dir), adapter_name_or_path=str(adapter_dir),
-        template="qwen", infer_dtype="float32",
-    )  # fmt: skip
+        tmp_path,
+        monkeypatch,
+        model_name_or_path=str(tiny_model_dir),
+        adapter_name_or_path=str(adapter_dir),
+        template="qwen",
+        infer_dtype="float32",
+    )
     assert code == 0, output
     reference = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), adapter_dir)
     expected = logits(reference.merge_and_unload())
@@ -89,9 +93,12 @@ def test_export_writes_tokenizer_template_and_modelfile_as_llama_factory(
     from transformers import AutoTokenizer
 
     code, output, merged = export(
-        tmp_path, monkeypatch, model_name_or_path=str(tiny_model_dir), adapter_name_or_path=str(adapter_dir),
+        tmp_path,
+        monkeypatch,
+        model_name_or_path=str(tiny_model_dir),
+        adapter_name_or_path=str(adapter_dir),
         template="qwen",
-    )  # fmt: skip
+    )
     assert code == 0, output
     assert "exported float16 model" in output
     expected = LLAMA_FACTORY_QWEN_MODELFILE.replace("by llamafactory", "by lmf workbench")
@@ -126,9 +133,13 @@ def test_the_merged_half_precision_model_loads_and_generates(
     from transformers import AutoModelForCausalLM
 
     code, output, merged = export(
-        tmp_path, monkeypatch, model_name_or_path=str(tiny_model_dir), adapter_name_or_path=str(adapter_dir),
-        template="qwen", infer_dtype="bfloat16",
-    )  # fmt: skip
+        tmp_path,
+        monkeypatch,
+        model_name_or_path=str(tiny_model_dir),
+        adapter_name_or_path=str(adapter_dir),
+        template="qwen",
+        infer_dtype="bfloat16",
+    )
     assert code == 0, output
     assert {tensor.dtype for tensor in load_file(merged / "model.safetensors").values()} == {torch.bfloat16}
     model = AutoModelForCausalLM.from_pretrained(merged)
@@ -145,9 +156,13 @@ def test_an_rm_export_carries_the_value_head(
     head = {"v_head.summary.weight": torch.ones(1, 64), "v_head.summary.bias": torch.zeros(1)}
     save_file(head, rm_adapter / "value_head.safetensors")
     code, output, merged = export(
-        tmp_path, monkeypatch, model_name_or_path=str(tiny_model_dir), adapter_name_or_path=str(rm_adapter),
-        template="qwen", stage="rm",
-    )  # fmt: skip
+        tmp_path,
+        monkeypatch,
+        model_name_or_path=str(tiny_model_dir),
+        adapter_name_or_path=str(rm_adapter),
+        template="qwen",
+        stage="rm",
+    )
     assert code == 0, output
     assert (merged / "value_head.safetensors").read_bytes() == (rm_adapter / "value_head.safetensors").read_bytes()
 
@@ -156,9 +171,12 @@ def test_hub_upload_while_offline_is_one_clear_error(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, output, merged = export(
-        tmp_path, monkeypatch, model_name_or_path=str(tiny_model_dir), template="qwen",
+        tmp_path,
+        monkeypatch,
+        model_name_or_path=str(tiny_model_dir),
+        template="qwen",
         export_hub_model_id="someone/tiny-merged",
-    )  # fmt: skip
+    )
     assert code == 2
     assert "export_hub_model_id" in output and "offline" in output and "Traceback" not in output
     assert not merged.exists()
