@@ -1,18 +1,19 @@
-"""A bounded load on ``lmf-engine api``: requests/s, p50/p99 latency and errors.
+"""Bounded load on ``lmf-engine api``: requests/s, p50/p99 latency and errors, on loopback with the tiny model.
 
-Usage: python benchmarks/api.py [--requests 200] [--concurrency 8] [--max-tokens 16] [--stream-share 0.5]
+Usage: python benchmarks/api.py [--model DIR] [--requests 200] [--concurrency 8] [--max-tokens 16] [--stream]
+                                [--threads 1]
 
-The real server (``lmf-engine api``, a subprocess on a free loopback port, with an API key) serves the tiny demo
-model (no adapter) built in a temporary folder. ``--requests`` chat completions are sent ``--concurrency`` at a
-time with httpx; a share of them stream (SSE, read to ``[DONE]``). An error is any non-200 answer, a body without a
-choice, a stream without ``[DONE]``, or a transport failure. Target: zero errors. The server answers one
-generation at a time, so requests/s is the model's throughput and latency grows with the queue; both are printed
-beside a single-request baseline measured first.
+Starts the real server (``python -m lmf_engine api CONFIG``) on a free loopback port with an API key, waits until it
+answers, then sends ``--requests`` chat completions with at most ``--concurrency`` in flight (httpx, async) and
+stops the server. Latency is per request, from send to the last byte (``[DONE]`` when streaming). The engine answers
+one request at a time, so latency grows with concurrency while requests/s stays that of one generation stream.
+Without ``--model`` the tiny test model is built in a temporary folder. ``--threads`` is the server's torch CPU
+threads (OMP_NUM_THREADS): on a small shared machine, OpenMP threads spin-waiting for each other make a CPU server
+several times slower, which measures the machine rather than the server.
 """
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -21,132 +22,125 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-API_KEY = "bench-key"
+KEY = "benchmark-key"
 
 
-def free_port() -> int:
-    import socket
+def start_server(model: Path, folder: Path, port: int, max_tokens: int, threads: int) -> subprocess.Popen[bytes]:
+    config = folder / "api.yaml"
+    config.write_text(f"model_name_or_path: {model}\ntemplate: qwen\nmax_new_tokens: {max_tokens}\n")
+    env = {**os.environ, "API_KEY": KEY, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "lmf_engine", "api", str(config), "--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(command, env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+    import httpx
 
-def start_server(workspace: Path, port: int) -> subprocess.Popen:
-    """``lmf-engine api`` on the demo's chat config; waits until /v1/models answers."""
-    env = {**os.environ, "API_KEY": API_KEY, "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "lmf_engine", "api", "configs/chat.yaml", "adapter_name_or_path=null"]
-    command += ["--port", str(port)]
-    command += ["--log-level", "warning"]
-    proc = subprocess.Popen(command, cwd=workspace, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"lmf-engine api exited: {proc.stderr.read().decode()[-2000:]}")
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with code {process.returncode}")
         try:
-            answer = httpx.get(f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"})
-            if answer.status_code == 200:
-                return proc
+            if httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {KEY}"}, timeout=2).is_success:
+                return
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("lmf-engine api did not start in 120 s")
+            time.sleep(0.2)
+    raise SystemExit("the server did not start in time")
 
 
-def body(i: int, max_tokens: int, stream: bool) -> dict:
-    return {
-        "model": "tiny",
-        "messages": [{"role": "user", "content": f"What is {i % 50} plus {i % 7}?"}],
-        "max_tokens": max_tokens,
-        "temperature": 0,
-        "stream": stream,
-    }
+async def load(url: str, requests: int, concurrency: int, stream: bool) -> tuple[list[float], list[str], float, int]:
+    """(latencies, errors, wall seconds, completion tokens) of the whole run."""
+    import httpx
 
-
-async def one(client: httpx.AsyncClient, i: int, max_tokens: int, stream: bool) -> tuple[float, str | None]:
-    """(latency in seconds, error or None) of one request."""
-    start = time.perf_counter()
-    try:
-        if stream:
-            done = False
-            async with client.stream("POST", "/v1/chat/completions", json=body(i, max_tokens, True)) as answer:
-                if answer.status_code != 200:
-                    return time.perf_counter() - start, f"HTTP {answer.status_code}"
-                async for line in answer.aiter_lines():
-                    done = done or line.strip() == "data: [DONE]"
-            return time.perf_counter() - start, None if done else "stream ended without [DONE]"
-        answer = await client.post("/v1/chat/completions", json=body(i, max_tokens, False))
-        if answer.status_code != 200:
-            return time.perf_counter() - start, f"HTTP {answer.status_code}: {answer.text[:200]}"
-        if not json.loads(answer.text).get("choices"):
-            return time.perf_counter() - start, "no choices in the answer"
-        return time.perf_counter() - start, None
-    except httpx.HTTPError as exc:
-        return time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-
-
-async def load(url: str, requests: int, concurrency: int, max_tokens: int, stream_share: float) -> dict:
-    """Send ``requests`` requests, ``concurrency`` in flight at a time; latencies, errors and wall time."""
     gate = asyncio.Semaphore(concurrency)
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    streams = round(requests * stream_share)
+    latencies: list[float] = []
+    errors: list[str] = []
+    tokens = 0
+    body = {"model": "tiny", "messages": [{"role": "user", "content": "Name three colours."}], "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
 
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300) as client:
+    async def one(client: httpx.AsyncClient) -> None:
+        nonlocal tokens
+        async with gate:
+            start = time.perf_counter()
+            try:
+                response = await client.post("/v1/chat/completions", json=body)
+                text = response.text
+                if response.status_code != 200:
+                    errors.append(f"HTTP {response.status_code}")
+                    return
+                if stream and not text.rstrip().endswith("data: [DONE]"):
+                    errors.append("stream without [DONE]")
+                    return
+                latencies.append(time.perf_counter() - start)
+                tokens += _completion_tokens(text, stream)
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
 
-        async def gated(i: int) -> tuple[float, str | None]:
-            async with gate:
-                return await one(client, i, max_tokens, stream=i < streams)
-
+    headers = {"Authorization": f"Bearer {KEY}"}
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300, limits=limits) as client:
         start = time.perf_counter()
-        results = await asyncio.gather(*(gated(i) for i in range(requests)))
+        await asyncio.gather(*(one(client) for _ in range(requests)))
         wall = time.perf_counter() - start
-    latencies = sorted(latency for latency, _ in results)
-    errors = [error for _, error in results if error]
-    return {"wall": wall, "latencies": latencies, "errors": errors, "requests": requests}
+    return latencies, errors, wall, tokens
 
 
-def percentile(values: list[float], share: float) -> float:
-    return values[min(len(values) - 1, round(share * (len(values) - 1)))]
+def _completion_tokens(text: str, stream: bool) -> int:
+    import json
+
+    if not stream:
+        return json.loads(text)["usage"]["completion_tokens"]
+    for line in reversed(text.splitlines()):
+        if line.startswith("data: {") and '"usage"' in line:
+            return json.loads(line[6:])["usage"]["completion_tokens"]
+    return 0
 
 
-def row(name: str, result: dict) -> str:
-    lat = result["latencies"]
-    return (
-        f"{name:<22} {result['requests']:>8} {result['requests'] / result['wall']:>10.1f} "
-        f"{statistics.median(lat) * 1000:>9.0f} {percentile(lat, 0.99) * 1000:>9.0f} {len(result['errors']):>7}"
-    )
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="model folder (default: build the tiny test model)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=16)
-    parser.add_argument("--stream-share", type=float, default=0.5, help="share of requests that stream")
+    parser.add_argument("--max-tokens", type=int, default=16, help="max_new_tokens of the served config")
+    parser.add_argument("--stream", action="store_true", help="stream every answer (SSE)")
+    parser.add_argument("--threads", type=int, default=1, help="the server's torch CPU threads (OMP_NUM_THREADS)")
     args = parser.parse_args()
 
-    from lmf_engine.demo.workspace import init_demo_workspace
+    from lmf_engine.api.server import free_port
+    from lmf_engine.model.tiny import build_tiny_model
 
-    with tempfile.TemporaryDirectory(prefix="lmf-api-bench-") as tmp:
-        workspace = init_demo_workspace(Path(tmp) / "ws")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        model = args.model.resolve() if args.model else build_tiny_model(folder / "tiny-qwen2")
         port = free_port()
-        server = start_server(workspace, port)
+        url = f"http://127.0.0.1:{port}"
+        process = start_server(model, folder, port, args.max_tokens, args.threads)
         try:
-            url = f"http://127.0.0.1:{port}"
-            single = asyncio.run(load(url, 10, 1, args.max_tokens, args.stream_share))
-            loaded = asyncio.run(load(url, args.requests, args.concurrency, args.max_tokens, args.stream_share))
+            wait_ready(url, process)
+            latencies, errors, wall, tokens = asyncio.run(load(url, args.requests, args.concurrency, args.stream))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-    print(f"lmf-engine api, tiny demo model, max_tokens {args.max_tokens}, {args.stream_share:.0%} streamed, loopback")
-    print(f"{'load':<22} {'requests':>8} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
-    print(row("1 at a time", single))
-    print(row(f"{args.concurrency} at a time", loaded))
-    for error in (single["errors"] + loaded["errors"])[:5]:
-        print(f"  error: {error}")
+            process.terminate()
+            process.wait(timeout=60)
+    done = len(latencies)
+    mode = "streaming" if args.stream else "non-streaming"
+    print(
+        f"{args.requests} {mode} requests, {args.concurrency} in flight, max_new_tokens {args.max_tokens}, "
+        f"server threads {args.threads}"
+    )
+    print(f"{'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'tokens/s':>9} {'errors':>7}")
+    p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
+    p99 = percentile(latencies, 0.99) * 1000 if latencies else float("nan")
+    print(f"{done / wall:11.1f} {p50:8.1f} {p99:8.1f} {tokens / wall:9.1f} {len(errors):7d}")
+    if errors:
+        print("errors:", ", ".join(sorted(set(errors))))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ async def chat_events(
     """The events of one streamed answer."""
     try:
         yield sse(chunk(completion_id, model, {"role": "assistant", "content": ""}))
-        splitter = ThoughtSplitter(stream.engine._thought_words()[0])
+        splitter = ThoughtSplitter(stream.engine.thought_words()[0])
         async for text in stream:
             if hold_for_tools:
                 continue

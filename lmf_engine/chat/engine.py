@@ -212,7 +212,8 @@ class ChatEngine(ABC):
         Must end soon after ``generation.cancelled`` becomes true, with ``finish_reason`` ``cancelled``.
         """
 
-    def _thought_words(self) -> tuple[tuple[str, str], bool]:
+    def thought_words(self) -> tuple[tuple[str, str], bool]:
+        """The words around reasoning in this model's answers, and whether only the closing word marks it."""
         if self.template is None:
             return DEFAULT_THOUGHT_WORDS, False
         return self.template.thought_words, self.template.reasoning == "think_close_only"
@@ -220,7 +221,7 @@ class ChatEngine(ABC):
     def _response(self, request: Request, gen: Generation, stopped: bool) -> Response:
         raw, found = cut_at_stop(gen.raw_text, request.settings.get(STOP))
         finish: FinishReason = "stop" if found or stopped else gen.finish_reason
-        words, close_only = self._thought_words()
+        words, close_only = self.thought_words()
         reasoning, answer = split_reasoning(raw, words, close_only)
         reasoning = gen.reasoning or reasoning
         calls = list(gen.tool_calls)

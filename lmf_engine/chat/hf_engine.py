@@ -62,7 +62,8 @@ class HuggingfaceEngine(ChatEngine):
         handoff = Handoff()
 
         def post(item: Any) -> None:
-            if not handoff.post(item):  # the consumer's loop is gone: nobody is listening any more
+            final = item is _DONE or isinstance(item, BaseException)
+            if not handoff.post(item, urgent=final):  # the consumer's loop is gone: nobody is listening any more
                 generation.cancel()
 
         self._worker.submit(self._work, request, generation, stream, post)

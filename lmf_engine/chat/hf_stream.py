@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
+from tokenizers.decoders import DecodeStream
 from transformers import StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
@@ -66,9 +67,10 @@ class StopStringsCriteria(StoppingCriteria):
 class CallbackStreamer(BaseStreamer):
     """Decodes new tokens as they come and hands each new piece of text to ``emit`` (called in generate's thread).
 
-    Like transformers' ``TextIteratorStreamer`` it skips the prompt and decodes the tokens of the current line again
-    with each new token (the cache is reset after a newline), but it hands text over at once instead of waiting for a
-    space, and holds back only an incomplete UTF-8 character.
+    With a fast tokenizer it decodes incrementally in Rust (``tokenizers``' ``DecodeStream``: constant work per
+    token, an incomplete UTF-8 character held until it is whole). Otherwise it decodes the tokens of the current line
+    again with each new token, as transformers' ``TextIteratorStreamer`` does (the cache is reset after a newline),
+    holding back a trailing incomplete character. Either way text goes out at once, not at the next space.
     """
 
     def __init__(self, tokenizer: Any, skip_special_tokens: bool, emit: Callable[[str], None]) -> None:
@@ -76,17 +78,22 @@ class CallbackStreamer(BaseStreamer):
         self.skip_special_tokens = skip_special_tokens
         self.emit = emit
         self._prompt_seen = False
+        self._backend = getattr(tokenizer, "_tokenizer", None)
+        self._stream = DecodeStream(skip_special_tokens=skip_special_tokens) if self._backend is not None else None
         self._ids: list[int] = []
         self._sent = 0
-
-    def _decode(self) -> str:
-        return self.tokenizer.decode(self._ids, skip_special_tokens=self.skip_special_tokens)
 
     def put(self, value: torch.Tensor) -> None:
         if not self._prompt_seen:
             self._prompt_seen = True
             return
-        self._ids.extend(value.reshape(-1).tolist())
+        ids = value.reshape(-1).tolist()
+        if self._stream is not None:
+            pieces = [self._stream.step(self._backend, token) for token in ids]
+            if text := "".join(piece for piece in pieces if piece):
+                self.emit(text)
+            return
+        self._ids.extend(ids)
         text = self._decode()
         if text.endswith("\ufffd"):
             return
@@ -97,6 +104,9 @@ class CallbackStreamer(BaseStreamer):
             self._sent = len(text)
         if piece:
             self.emit(piece)
+
+    def _decode(self) -> str:
+        return self.tokenizer.decode(self._ids, skip_special_tokens=self.skip_special_tokens)
 
     def end(self) -> None:
         if self._ids and (piece := self._decode()[self._sent :]):

@@ -55,8 +55,3 @@ def normalize_messages(messages: Sequence[MessageLike], system: str | None = Non
     if len(items) % 2 == 0:
         raise RequestError("the last message must come from the user (or be a tool result)", "messages")
     return items, system
-
-
-def messages_to_dicts(messages: Sequence[Message]) -> list[dict[str, str]]:
-    """Plain ``{"role", "content"}`` dicts (for saving a conversation)."""
-    return [{"role": m.role, "content": m.content} for m in messages]

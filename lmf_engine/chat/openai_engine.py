@@ -1,8 +1,8 @@
 """The OpenAI-compatible client back end: any ``/v1/chat/completions`` server (``lmf-engine api``, ``vllm serve``…).
 
-Requests go out with httpx, streamed answers are read as server-sent events. Standard sampling fields (temperature,
-top_p, max_tokens, seed, stop) are always sent; the extensions ``top_k``, ``repetition_penalty`` and
-``skip_special_tokens`` only when the config or the call sets them, so strict servers do not refuse the request.
+Requests go out with httpx, streamed answers are read as server-sent events. Only the generation settings that the
+config or the call sets are sent (the server's own defaults apply to the rest); the extensions ``top_k``,
+``repetition_penalty`` and ``skip_special_tokens`` go out only then too, so strict servers do not refuse a request.
 Reasoning a server sends apart (``reasoning_content``) is streamed inside thought words, like a local model's.
 """
 
@@ -75,22 +75,20 @@ def openai_tools(tools: str) -> list[dict[str, Any]]:
 
 
 def request_body(request: Request, model: str, stream: bool, explicit: Iterable[str] = ()) -> dict[str, Any]:
-    """The JSON body of a chat completion request."""
+    """The JSON body of a chat completion request: only the settings the config or the call chose are sent.
+
+    ``do_sample: false`` (or temperature 0) is sent as temperature 0; ``max_new_tokens`` as ``max_tokens``.
+    """
     settings = request.settings
-    sampling = settings["do_sample"] and settings["temperature"] > 0
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": openai_messages(request),
-        "stream": stream,
-        "temperature": settings["temperature"] if sampling else 0.0,
-        "top_p": settings["top_p"],
-    }
-    if settings.get("max_new_tokens"):
-        body["max_tokens"] = settings["max_new_tokens"]
-    for key in ("seed", "stop"):
-        if settings.get(key) is not None:
-            body[key] = settings[key]
     chosen = set(explicit) | request.overrides
+    body: dict[str, Any] = {"model": model, "messages": openai_messages(request), "stream": stream}
+    if "do_sample" in chosen and not settings["do_sample"]:
+        body["temperature"] = 0.0
+    elif "temperature" in chosen:
+        body["temperature"] = settings["temperature"]
+    for key, name in (("top_p", "top_p"), ("max_new_tokens", "max_tokens"), ("seed", "seed"), ("stop", "stop")):
+        if key in chosen and settings.get(key) is not None:
+            body[name] = settings[key]
     body.update({key: settings[key] for key in EXTENSIONS if key in chosen})
     if request.tools:
         body["tools"] = openai_tools(request.tools)

@@ -78,7 +78,8 @@ class ChatRepl:
 
     def run(self) -> None:
         """Read and answer until Ctrl-D or /exit."""
-        self.console.print(f"Chatting with [bold]{self.engine.engine.model_name}[/]. /help for commands.")
+        engine = self.engine.engine
+        self.console.print(f"Chatting with [bold]{engine.model_name or engine.name}[/]. /help for commands.")
         while True:
             try:
                 text = self.read_message()

@@ -29,15 +29,21 @@ def test_api_root() -> None:
     assert api_root("http://h:1") == api_root("http://h:1/v1/") == "http://h:1/v1"
 
 
-def test_request_body_sends_extensions_only_when_chosen() -> None:
+def test_request_body_sends_only_chosen_settings() -> None:
     settings = base_settings(Config())
-    request = Request([Message("user", "Hi")], "S", None, dict(settings, seed=3), overrides=frozenset({"top_k"}))
-    body = request_body(request, "m", stream=True)
+    request = Request(
+        [Message("user", "Hi")], "S", None, dict(settings, seed=3), overrides=frozenset({"top_k", "seed"})
+    )
+    body = request_body(request, "m", stream=True, explicit={"max_new_tokens"})
     assert body["messages"] == [{"role": "system", "content": "S"}, {"role": "user", "content": "Hi"}]
-    assert (body["model"], body["temperature"], body["seed"], body["top_k"]) == ("m", 0.95, 3, 50)
-    assert "repetition_penalty" not in body and body["stream_options"] == {"include_usage": True}
-    greedy = request_body(Request([Message("user", "Hi")], None, None, dict(settings, do_sample=False)), "m", False)
-    assert greedy["temperature"] == 0.0 and "top_k" not in greedy and "stream_options" not in greedy
+    assert (body["model"], body["seed"], body["top_k"], body["max_tokens"]) == ("m", 3, 50, 1024)
+    assert body["stream_options"] == {"include_usage": True}
+    assert not {"temperature", "top_p", "repetition_penalty", "stop"} & set(body)
+    greedy = Request(
+        [Message("user", "Hi")], None, None, dict(settings, do_sample=False), overrides=frozenset({"do_sample"})
+    )
+    body = request_body(greedy, "m", False)
+    assert body["temperature"] == 0.0 and "top_k" not in body and "stream_options" not in body
 
 
 def test_function_history_becomes_tool_calls() -> None:

