@@ -2,7 +2,11 @@
 
 import sys
 
+from . import gc_phases
 from .entry import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    gc_phases.start_setup()
+    code = main()
+    gc_phases.before_exit()
+    sys.exit(code)

@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 
 from lmf_engine.runs.record import TRAINER_LOG_FILE
 
+from . import gc_phases
 from .signals import StopRequest
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class RunCallback(TrainerCallback):
         self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl", **kwargs: Any
     ) -> None:
         self.training = True
+        gc_phases.end_setup()
         self.start_time = time.time()
         self.start_step = state.global_step
         self.max_steps = state.max_steps
