@@ -3,24 +3,27 @@
 The prompt is built as LLaMA-Factory's chat engine builds it (the conversation plus an empty assistant turn, encoded
 one turn at a time by the run's template); generation stops at the template's stop words. One long-lived worker
 thread runs every generation in turn (a fresh thread per answer costs torch several milliseconds before its first
-token). Streaming hands text over as tokens come; a cancel flag checked after every token ends a generation at once.
-A config with ``stage: rm`` loads the model with its value head and scores texts instead of chatting.
+token); the arguments of ``generate`` are built in the requesting thread, so that the worker, which wakes up cold,
+has only ``generate`` to run. Streaming hands the first token's text over at once and later text in batches (see
+:class:`.hf_stream.CallbackStreamer`); a cancel flag checked after every token ends a generation at once. A config
+with ``stage: rm`` loads the model with its value head and scores texts instead of chatting.
 """
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine import ChatEngine, Generation, Request
 from .errors import RequestError
-from .handoff import Handoff
+from .handoff import Handoff, Worker
 from .prompt import PromptBuilder
-from .settings import SEED, STOP, base_settings
+from .settings import base_settings
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
+
+    from .hf_stream import GenerateCall
 
 _DONE = object()
 
@@ -36,6 +39,8 @@ class HuggingfaceEngine(ChatEngine):
         from lmf_engine.model.loader import load_model
         from lmf_engine.model.tokenizer import load_tokenizer
 
+        from .hf_stream import Generator
+
         super().__init__(base_settings(config))
         self.can_score = config.finetuning.stage == "rm"
         self.can_generate = not self.can_score
@@ -47,11 +52,12 @@ class HuggingfaceEngine(ChatEngine):
         self.model_name = Path(str(config.get("model_name_or_path"))).name
         self.context_length = getattr(self.model.config, "max_position_embeddings", None)
         self.prompts = PromptBuilder(self.template, self.tokenizer, self.context_length)
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lmf-generate")
+        self._generator = Generator(self.model, self.tokenizer)
+        self._worker = Worker("lmf-generate")
 
     @property
     def device(self) -> Any:
-        return self.model.get_input_embeddings().weight.device
+        return self._generator.device
 
     def request(self, messages: Any, system: str | None = None, tools: str | None = None, **gen: Any) -> Request:
         request = super().request(messages, system, tools, **gen)
@@ -62,11 +68,14 @@ class HuggingfaceEngine(ChatEngine):
         handoff = Handoff()
 
         def post(item: Any) -> None:
-            final = item is _DONE or isinstance(item, BaseException)
-            if not handoff.post(item, urgent=final):  # the consumer's loop is gone: nobody is listening any more
+            if not handoff.post(item):  # the consumer's loop is gone: nobody is listening any more
                 generation.cancel()
 
-        self._worker.submit(self._work, request, generation, stream, post)
+        prompt = request.prompt_ids or []
+        call = self._generator.prepare(
+            prompt, request.settings, self.stop_ids, generation.cancel_event, post if stream else None
+        )
+        self._worker.submit(lambda: self._work(call, request, generation, post))
         while True:
             text: list[str] = []
             for item in await handoff.take():
@@ -79,53 +88,28 @@ class HuggingfaceEngine(ChatEngine):
                 text.append(item)
             yield "".join(text)
 
-    def _work(self, request: Request, generation: Generation, stream: bool, post: Callable[[Any], None]) -> None:
+    def _work(
+        self, call: "GenerateCall", request: Request, generation: Generation, post: Callable[[Any], None]
+    ) -> None:
+        """Generate in the worker thread and fill in ``generation``; the end (or an error) goes to ``post``."""
         try:
             if generation.cancelled:
                 generation.finish_reason = "cancelled"
                 return
-            self._run_generate(request, generation, post if stream else None)
+            ids = self._generator.run(call)
+            generation.prompt_tokens, generation.completion_tokens = call.prompt_length, len(ids)
+            skip_special = request.settings["skip_special_tokens"]
+            generation.raw_text = self.tokenizer.decode(ids, skip_special_tokens=skip_special)
+            if generation.cancelled:
+                generation.finish_reason = "cancelled"
+            elif ids and ids[-1] in self.stop_ids:
+                generation.finish_reason = "stop"
+            else:
+                generation.finish_reason = "length"
         except Exception as exc:
             post(exc)
         finally:
             post(_DONE)
-
-    def _run_generate(self, request: Request, generation: Generation, emit: Callable[[str], None] | None) -> None:
-        import torch
-        from transformers import GenerationConfig, StoppingCriteriaList, set_seed
-
-        from .hf_stream import CallbackStreamer, CancelCriteria, StopStringsCriteria, generation_kwargs
-
-        settings = request.settings
-        skip_special = settings["skip_special_tokens"]
-        kwargs = generation_kwargs(settings, self.stop_ids, self.tokenizer.pad_token_id)
-        prompt = request.prompt_ids or []
-        inputs = torch.tensor([prompt], device=self.device)
-        extra: dict[str, Any] = {}
-        if emit is not None:
-            extra["streamer"] = CallbackStreamer(self.tokenizer, skip_special, emit)
-        criteria: list[Any] = [CancelCriteria(generation.cancel_event)]
-        if settings.get(STOP):
-            criteria.append(StopStringsCriteria(self.tokenizer, settings[STOP], len(prompt)))
-        if settings.get(SEED) is not None:
-            set_seed(settings[SEED])
-        with torch.inference_mode():
-            output = self.model.generate(
-                inputs=inputs,
-                attention_mask=torch.ones_like(inputs),
-                generation_config=GenerationConfig(**kwargs),
-                stopping_criteria=StoppingCriteriaList(criteria),
-                **extra,
-            )
-        ids = output[0, len(prompt) :].tolist()
-        generation.prompt_tokens, generation.completion_tokens = len(prompt), len(ids)
-        generation.raw_text = self.tokenizer.decode(ids, skip_special_tokens=skip_special)
-        if generation.cancelled:
-            generation.finish_reason = "cancelled"
-        elif ids and ids[-1] in self.stop_ids:
-            generation.finish_reason = "stop"
-        else:
-            generation.finish_reason = "length"
 
     async def score(self, texts: Sequence[str], max_length: int | None = None) -> list[float]:
         """The value head's score of each text at its last token (LLaMA-Factory's ``get_scores``)."""
@@ -134,7 +118,7 @@ class HuggingfaceEngine(ChatEngine):
         if not texts:
             raise RequestError("messages must hold at least one text to score", "messages")
         async with self._queue_lock():
-            return await asyncio.wrap_future(self._worker.submit(self._score, list(texts), max_length))
+            return await asyncio.wrap_future(self._worker.call(self._score, list(texts), max_length))
 
     def _score(self, texts: list[str], max_length: int | None) -> list[float]:
         import torch
@@ -155,4 +139,4 @@ class HuggingfaceEngine(ChatEngine):
     async def aclose(self) -> None:
         """Stop the current generation and let the worker thread go."""
         self.stop()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._worker.close()

@@ -90,6 +90,19 @@ async def test_stop_cancels_a_long_answer(hf_engine: HuggingfaceEngine) -> None:
     assert (await hf_engine.chat(CONVERSATION, max_new_tokens=2)).finish_reason in ("length", "stop")
 
 
+async def test_the_generation_thread_takes_the_callers_torch_threads(hf_engine: HuggingfaceEngine) -> None:
+    await hf_engine.chat(CONVERSATION, max_new_tokens=1)  # the worker thread runs, with the count of that time
+    before = torch.get_num_threads()
+    wanted = 2 if before == 1 else 1
+    torch.set_num_threads(wanted)
+    try:
+        await hf_engine.chat(CONVERSATION, max_new_tokens=1)
+        in_worker = await asyncio.wrap_future(hf_engine._worker.call(torch.get_num_threads))
+    finally:
+        torch.set_num_threads(before)
+    assert in_worker == wanted
+
+
 async def test_generations_run_one_at_a_time(hf_engine: HuggingfaceEngine) -> None:
     events: list[tuple[int, str]] = []
 

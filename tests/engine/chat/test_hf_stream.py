@@ -27,7 +27,8 @@ def test_streamed_text_joins_to_the_decoded_text(tiny_model_dir: Path, fast: boo
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     ids = tokenizer.encode(TEXT)
     pieces: list[str] = []
-    streamer = CallbackStreamer(tokenizer if fast else SlowTokenizer(tokenizer), skip_special, pieces.append)
+    source = tokenizer if fast else SlowTokenizer(tokenizer)
+    streamer = CallbackStreamer(source, skip_special, pieces.append, min_interval=0.0)
     streamer.put(torch.tensor([[1, 2, 3]]))  # the prompt is skipped
     for token in ids:
         streamer.put(torch.tensor([token]))
@@ -35,6 +36,26 @@ def test_streamed_text_joins_to_the_decoded_text(tiny_model_dir: Path, fast: boo
     assert "".join(pieces) == tokenizer.decode(ids, skip_special_tokens=skip_special)
     assert not any(piece.endswith("\ufffd") for piece in pieces)
     assert len(pieces) > 5
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_first_text_goes_out_at_once_and_later_tokens_in_batches(tiny_model_dir: Path, fast: bool) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ids = tokenizer.encode("好 wörld, and more words after that.")  # 好 takes three tokens
+    pieces: list[str] = []
+    source = tokenizer if fast else SlowTokenizer(tokenizer)
+    streamer = CallbackStreamer(source, True, pieces.append, min_interval=60.0)
+    streamer.put(torch.tensor([[1, 2, 3]]))
+    first_text_at = next(i for i in range(1, len(ids) + 1) if not tokenizer.decode(ids[:i]).endswith("\ufffd"))
+    assert first_text_at > 1
+    for token in ids[:first_text_at]:
+        streamer.put(torch.tensor([token]))
+    assert pieces == [tokenizer.decode(ids[:first_text_at])]  # a split first character waits for its last byte
+    for token in ids[first_text_at:]:
+        streamer.put(torch.tensor([token]))
+    assert len(pieces) == 1
+    streamer.end()
+    assert len(pieces) == 2 and "".join(pieces) == tokenizer.decode(ids)
 
 
 def test_stop_strings_never_match_inside_the_prompt(tiny_model_dir: Path) -> None:
