@@ -1,5 +1,6 @@
 """Fixtures of the dataset-layer tests: no network, a per-session ``datasets`` cache, small config builders."""
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,3 +33,14 @@ def make_config(data_cache: str) -> Callable[..., Any]:
         return load_config(values={"dataset_dir": str(dataset_dir), "cache_dir": data_cache, **values})
 
     return build
+
+
+@pytest.fixture
+def workspace(demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A writable copy of the demo workspace, made the working directory (config paths are relative to it)."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo_workspace, root, ignore=shutil.ignore_patterns("models"))
+    (root / "models").symlink_to(demo_workspace / "models")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("LMF_CACHE_HOME", str(tmp_path / "cache"))
+    return root

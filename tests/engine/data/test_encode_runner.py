@@ -1,7 +1,6 @@
 """The encode runner gives ``Dataset.map``'s rows (batches and shards included), one thread per worker."""
 
 import os
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,6 @@ from lmf_engine.data.processors.runner import (
 from lmf_engine.model.tokenizer import load_tokenizer
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="worker processes start by fork on Linux only")
-
-
-@pytest.fixture
-def workspace(demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "ws"
-    shutil.copytree(demo_workspace, root, ignore=shutil.ignore_patterns("models"))
-    (root / "models").symlink_to(demo_workspace / "models")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("LMF_CACHE_HOME", str(tmp_path / "cache"))
-    return root
 
 
 def loaded_sft(*overrides: str) -> tuple[Any, Callable[[Mapping[str, Sequence[Any]]], Any]]:

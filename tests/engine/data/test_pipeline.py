@@ -1,7 +1,6 @@
 """The whole data pipeline of a config: encoding equal to the encoders, and the tokenized cache's keying."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,6 @@ from lmf_engine.data.errors import BadRowsError, DataError
 from lmf_engine.data.loading import load_data
 from lmf_engine.data.pipeline import encode_options, prepare_data
 from lmf_engine.data.processors import encode
-
-
-@pytest.fixture
-def workspace(demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A writable copy of the demo workspace, made the working directory (config paths are relative to it)."""
-    root = tmp_path / "ws"
-    shutil.copytree(demo_workspace, root, ignore=shutil.ignore_patterns("models"))
-    (root / "models").symlink_to(demo_workspace / "models")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("LMF_CACHE_HOME", str(tmp_path / "cache"))
-    return root
 
 
 def config(name: str = "sft_lora", *overrides: str):
