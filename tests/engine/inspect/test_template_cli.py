@@ -69,7 +69,9 @@ def test_render_prints_the_text_without_colours_when_not_a_terminal(tiny_model_d
 
 def test_render_colours_tokens_on_a_terminal(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")  # a CI shell's TERM=dumb means no colours
+    for name in ("NO_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
     code, out, _ = invoke("template", "render", "--template", "qwen", "--model", str(tiny_model_dir))
     assert code == 0
     assert out.splitlines()[1].startswith("legend: ")
