@@ -10,6 +10,8 @@ drops them only when tokenizing) and are removed at the end, so the remaining ro
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from lmf_engine.util.environ import keeps_os_environ
+
 from .errors import BadRow, BadRowsError, DataError
 from .readers import read_dataset
 from .registry import DatasetSpec, get_dataset_specs, split_names
@@ -242,6 +244,7 @@ def _split(train: Any, evals: Any, ctx: _Context) -> tuple[Any, Any]:
     return train, evals
 
 
+@keeps_os_environ
 def load_data(config: "Config", stage: str | None = None, *, on_bad_row: OnBadRow = "fail") -> LoadedData:
     """Load ``config.data.dataset`` (and ``eval_dataset``) as converted rows, split and mixed as LLaMA-Factory does.
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lmf_engine import __version__
 from lmf_engine.model.tokenizer import load_tokenizer
+from lmf_engine.util.environ import keeps_os_environ
 
 from .errors import BadRow, DataError
 from .loading import OnBadRow, load_data, worker_count
@@ -283,6 +284,7 @@ def is_streaming(dataset: Any) -> bool:
     return not hasattr(dataset, "__len__")
 
 
+@keeps_os_environ
 def prepare_data(
     config: "Config",
     *,

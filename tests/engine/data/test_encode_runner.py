@@ -19,6 +19,7 @@ from lmf_engine.data.processors.runner import (
     shard_bounds,
 )
 from lmf_engine.model.tokenizer import load_tokenizer
+from lmf_engine.util.environ import keeps_os_environ
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="worker processes start by fork on Linux only")
 
@@ -33,7 +34,8 @@ def loaded_sft(*overrides: str) -> tuple[Any, Callable[[Mapping[str, Sequence[An
 
 def mapped(dataset: Any, fn: Any, batch_size: int, workers: int | None) -> dict[str, list[Any]]:
     columns = dataset.column_names
-    return dataset.map(fn, batched=True, batch_size=batch_size, num_proc=workers, remove_columns=columns).to_dict()
+    mapped_rows = keeps_os_environ(dataset.map)
+    return mapped_rows(fn, batched=True, batch_size=batch_size, num_proc=workers, remove_columns=columns).to_dict()
 
 
 def test_chunks_are_maps_shards_cut_into_its_batches() -> None:
@@ -95,7 +97,9 @@ def test_pipeline_rows_do_not_depend_on_workers_and_survive_the_cache(workspace:
         return prepare_data(load_config("configs/sft_lora.yaml", list(overrides)))
 
     single = prepare("preprocessing_num_workers=1")
+    environ = os.environ
     double = prepare("preprocessing_num_workers=2")
+    assert os.environ is environ  # datasets' pooled map rebinds it; rich and others hold the original
     cached = prepare("overwrite_cache=false")
     assert not single.from_cache and not double.from_cache and cached.from_cache
     for other in (double, cached):
