@@ -253,7 +253,8 @@ def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
     if is_streaming(dataset):
         return dataset.map(fn, batched=True, batch_size=batch_size, remove_columns=columns)
     features = _probe_features(dataset, fn) if len(dataset) else None
-    workers = worker_count(config) or 1
+    num_proc = worker_count(config)
+    workers = num_proc or 1
     desc = f"Encoding {what} data"
     if features is not None and (workers == 1 or can_fork()):
         return encode_dataset(dataset, fn, features, workers=workers, batch_size=batch_size, desc=desc)
@@ -263,7 +264,7 @@ def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
             batched=True,
             batch_size=batch_size,
             remove_columns=columns,
-            num_proc=worker_count(config),
+            num_proc=num_proc,
             load_from_cache_file=False,
             desc=desc,
             features=features,

@@ -65,6 +65,13 @@ def trainer_datasets(data: "PreparedData") -> dict[str, Any]:
     return {"train_dataset": data.train, "eval_dataset": data.eval}
 
 
+def label_pad_token_id(config: "Config", tokenizer: Any) -> int:
+    """The label of padding: ignored by the loss (``ignore_pad_token_for_loss``, the default) or the pad token."""
+    from lmf_engine.data.processors import IGNORE_INDEX
+
+    return IGNORE_INDEX if config.get("ignore_pad_token_for_loss") else tokenizer.pad_token_id
+
+
 def check_eval_data(config: "Config", has_eval: bool) -> None:
     """Evaluation and prediction need evaluation data (``eval_dataset`` or ``val_size``)."""
     wanted = [key for key in ("do_eval", "do_predict") if config.get(key)]

@@ -1,12 +1,19 @@
 """Stage ``dpo``: preference optimisation on chosen/rejected pairs (DPO, IPO, hinge, ORPO, SimPO), as
 LLaMA-Factory's ``run_dpo``."""
 
-from .common import StageContext, check_eval_data, eval_keys, prepare_stage_data, save_eval_metrics, train_and_save
+from .common import (
+    StageContext,
+    check_eval_data,
+    eval_keys,
+    label_pad_token_id,
+    prepare_stage_data,
+    save_eval_metrics,
+    train_and_save,
+)
 
 
 def run(ctx: StageContext) -> None:
     """Train (and evaluate) on pairs; the reference model is ``ref_model``, a frozen copy, or the base of LoRA."""
-    from lmf_engine.data.processors import IGNORE_INDEX
     from lmf_engine.model.loader import load_model
 
     from .args import training_arguments
@@ -23,7 +30,7 @@ def run(ctx: StageContext) -> None:
     collator = PairwiseCollator(
         tokenizer=tokenizer,
         pad_to_multiple_of=8,
-        label_pad_token_id=IGNORE_INDEX if config.get("ignore_pad_token_for_loss") else tokenizer.pad_token_id,
+        label_pad_token_id=label_pad_token_id(config, tokenizer),
     )
     ref_model = None
     if uses_ref_model(config.get("pref_loss")):

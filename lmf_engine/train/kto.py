@@ -1,12 +1,19 @@
 """Stage ``kto``: Kahneman-Tversky optimisation on answers tagged desirable or undesirable, as LLaMA-Factory's
 ``run_kto``."""
 
-from .common import StageContext, check_eval_data, eval_keys, prepare_stage_data, save_eval_metrics, train_and_save
+from .common import (
+    StageContext,
+    check_eval_data,
+    eval_keys,
+    label_pad_token_id,
+    prepare_stage_data,
+    save_eval_metrics,
+    train_and_save,
+)
 
 
 def run(ctx: StageContext) -> None:
     """Train (and evaluate); the reference model is ``ref_model``, a frozen copy, or the base of LoRA."""
-    from lmf_engine.data.processors import IGNORE_INDEX
     from lmf_engine.model.loader import load_model
 
     from .args import training_arguments
@@ -23,7 +30,7 @@ def run(ctx: StageContext) -> None:
     collator = KTOCollator(
         tokenizer=tokenizer,
         pad_to_multiple_of=8,
-        label_pad_token_id=IGNORE_INDEX if config.get("ignore_pad_token_for_loss") else tokenizer.pad_token_id,
+        label_pad_token_id=label_pad_token_id(config, tokenizer),
     )
     own = config.get("ref_model") is None and not args.do_train
     ref_model = model if own else create_ref_model(config)

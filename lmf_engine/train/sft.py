@@ -10,6 +10,7 @@ from .common import (
     StageContext,
     check_eval_data,
     eval_keys,
+    label_pad_token_id,
     prepare_stage_data,
     save_eval_metrics,
     train_and_save,
@@ -44,7 +45,6 @@ def generation_kwargs(config: "Config", tokenizer: Any, stop_ids: list[int]) -> 
 
 def run(ctx: StageContext) -> None:
     """Fine-tune on supervised (prompt, answer) data."""
-    from lmf_engine.data.processors import IGNORE_INDEX
     from lmf_engine.data.templates.fixes import stop_token_ids
     from lmf_engine.model.loader import load_model
     from lmf_engine.model.settings import compute_dtype
@@ -62,7 +62,7 @@ def run(ctx: StageContext) -> None:
     collator = SFTCollator(
         tokenizer=tokenizer,
         pad_to_multiple_of=8 if args.do_train else None,
-        label_pad_token_id=IGNORE_INDEX if config.get("ignore_pad_token_for_loss") else tokenizer.pad_token_id,
+        label_pad_token_id=label_pad_token_id(config, tokenizer),
         neat_packing=config.get("neat_packing"),
         attn_implementation=getattr(model.config, "_attn_implementation", None),
         compute_dtype=compute_dtype(config, model.config, args.do_train),
