@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from .chat_cmd import OverridesArg, open_engine
-from .output import fail
+from .chat_cmd import open_engine
+from .output import OverridesArg, fail
 
 ConfigArg = Annotated[
     str,

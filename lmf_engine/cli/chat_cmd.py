@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .output import fail, user_errors
+from .output import OverridesArg, fail, user_errors
 
 if TYPE_CHECKING:
     from lmf_engine.chat import ChatEngine
@@ -18,9 +18,6 @@ ConfigArg = Annotated[
         "keys). Optional with --openai-base-url.",
         show_default=False,
     ),
-]
-OverridesArg = Annotated[
-    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
 ]
 BaseUrlOpt = Annotated[
     str | None,

@@ -7,14 +7,11 @@ from typing import Annotated
 
 import typer
 
-from .output import report_config_issues
+from .output import OverridesArg, report_config_issues
 
 app = typer.Typer(help="Check, resolve and describe configs (LLaMA-Factory YAML keys).", no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(help="YAML or JSON config file.", show_default=False)]
-OverridesArg = Annotated[
-    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
-]
 
 
 def _check(file: Path, overrides: list[str] | None):

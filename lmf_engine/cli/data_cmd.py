@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import data_render as render
-from .output import fail, print_json, user_errors
+from .output import OverridesArg, fail, print_json, user_errors
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
@@ -27,9 +27,6 @@ app = typer.Typer(
 DirOpt = Annotated[str, typer.Option("--dir", help="Folder holding dataset_info.json (a config's dataset_dir).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 ConfigArg = Annotated[Path, typer.Argument(help="YAML or JSON config file.", show_default=False)]
-OverridesArg = Annotated[
-    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
-]
 
 
 class Split(StrEnum):

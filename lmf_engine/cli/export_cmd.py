@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .output import fail, user_errors
+from .output import OverridesArg, fail, user_errors
 
 ConfigArg = Annotated[
     Path,
@@ -20,9 +20,6 @@ ConfigArg = Annotated[
         "infer_dtype.",
         show_default=False,
     ),
-]
-OverridesArg = Annotated[
-    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")]
 WorkspaceOpt = Annotated[

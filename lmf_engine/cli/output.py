@@ -8,7 +8,7 @@ bug and keeps its traceback.
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from lmf_engine.config import ConfigIssue
 
 USER_ERROR = 2
+
+OverridesArg = Annotated[
+    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
+]
+"""The ``key=value ...`` arguments every command that reads a config takes."""
 
 
 def fail(message: str) -> NoReturn:

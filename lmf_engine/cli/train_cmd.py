@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .output import console, fail, report_config_issues
+from .output import OverridesArg, console, fail, report_config_issues
 
 if TYPE_CHECKING:
     from lmf_engine.runs.launcher import LaunchedRun
 
 ConfigArg = Annotated[
     Path, typer.Argument(help="YAML or JSON training config (LLaMA-Factory keys).", show_default=False)
-]
-OverridesArg = Annotated[
-    list[str] | None, typer.Argument(help="key=value overrides, applied after the file.", show_default=False)
 ]
 DetachOpt = Annotated[bool, typer.Option("--detach", "-d", help="Print the run's name and return at once.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output: the run, then one event per line.")]
