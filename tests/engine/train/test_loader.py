@@ -1,5 +1,6 @@
 """load_model on the tiny model: dtype, attention, LoRA targets and flags, freeze tuning, adapters, errors."""
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -231,3 +232,57 @@ def test_training_continues_the_last_adapter_unless_a_new_one_is_asked_for(
     assert _trainable(resumed) and all("lora_" in name for name in _trainable(resumed))
     fresh = _load(tiny_model_dir, adapter_name_or_path=str(adapter), create_new_adapter=True)
     assert len(fresh.peft_config["default"].target_modules) == 7
+
+
+def _fake_liger(monkeypatch: pytest.MonkeyPatch, calls: list[dict[str, Any]]) -> None:
+    """A stand-in ``liger_kernel`` (the real one needs triton and a GPU) that records how it was applied."""
+    import sys
+    import types
+    from importlib.machinery import ModuleSpec
+
+    def apply_liger_kernel_to_qwen2(
+        rope: bool = True, cross_entropy: bool = False, fused_linear_cross_entropy: bool = True
+    ) -> None:
+        calls.append({"cross_entropy": cross_entropy, "fused_linear_cross_entropy": fused_linear_cross_entropy})
+
+    package = types.ModuleType("liger_kernel")
+    package.__spec__ = ModuleSpec("liger_kernel", None)
+    kernels = types.ModuleType("liger_kernel.transformers")
+    kernels.apply_liger_kernel_to_qwen2 = apply_liger_kernel_to_qwen2  # type: ignore[attr-defined]
+    package.transformers = kernels  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "liger_kernel", package)
+    monkeypatch.setitem(sys.modules, "liger_kernel.transformers", kernels)
+
+
+@pytest.mark.parametrize(("stage", "fused"), [("sft", True), ("pt", True), ("dpo", False), ("rm", False)])
+def test_liger_kernels_patch_the_model_type(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, stage: str, fused: bool
+) -> None:
+    from lmf_engine.model.settings import apply_liger_kernel
+
+    calls: list[dict[str, Any]] = []
+    _fake_liger(monkeypatch, calls)
+    hf_config = type("HFConfig", (), {"model_type": "qwen2"})()
+    apply_liger_kernel(_config(tiny_model_dir, stage=stage, enable_liger_kernel=True), hf_config, True)
+    assert calls == [{"cross_entropy": not fused, "fused_linear_cross_entropy": fused}]
+    apply_liger_kernel(_config(tiny_model_dir, stage=stage, enable_liger_kernel=True), hf_config, False)
+    apply_liger_kernel(_config(tiny_model_dir, stage=stage), hf_config, True)
+    assert len(calls) == 1
+
+
+def test_liger_kernels_skip_unknown_model_types_and_need_the_package(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from lmf_engine.model.settings import apply_liger_kernel
+
+    config = _config(tiny_model_dir, enable_liger_kernel=True)
+    unknown = type("HFConfig", (), {"model_type": "mamba"})()
+    if importlib.util.find_spec("liger_kernel") is None:
+        with pytest.raises(ModelLoadError, match=r"enable_liger_kernel: the liger-kernel package is not installed"):
+            apply_liger_kernel(config, unknown, True)
+    calls: list[dict[str, Any]] = []
+    _fake_liger(monkeypatch, calls)
+    with caplog.at_level("WARNING"):
+        apply_liger_kernel(config, unknown, True)
+    assert calls == []
+    assert "Liger has no kernels for model type 'mamba'" in caplog.text
