@@ -140,6 +140,7 @@ def watch_log(
     """Append to ``seen_at`` (seconds from ``start``, CPU seconds of the training process) when each line of ``path``
     appears (polled every POLL_S), until ``done`` is set."""
     seen = 0
+    trainer: int | None = None
     while not done.is_set():
         try:
             size = path.stat().st_size
@@ -147,8 +148,8 @@ def watch_log(
             size = 0
         if size > seen:
             now = time.perf_counter() - start
-            found = pid()
-            cpu = process_cpu(found) if found else float("nan")
+            trainer = trainer or pid()
+            cpu = process_cpu(trainer) if trainer else float("nan")
             with open(path, "rb") as handle:
                 handle.seek(seen)
                 chunk = handle.read(size - seen)
@@ -158,21 +159,11 @@ def watch_log(
         time.sleep(POLL_S)
 
 
-def step_gaps(arrivals: list[float]) -> list[float]:
-    """Seconds between consecutive trainer_log lines (one line per optimizer step), sorted."""
-    return sorted(b - a for a, b in pairwise(arrivals) if b > a)
-
-
-def median_step(arrivals: list[float]) -> float:
-    """Median seconds between consecutive trainer_log lines after the first."""
-    gaps = step_gaps(arrivals)
-    return statistics.median(gaps) if gaps else float("nan")
-
-
-def fast_step(arrivals: list[float]) -> float:
-    """The 10th percentile of the seconds between consecutive trainer_log lines: a step when the machine is free."""
-    gaps = step_gaps(arrivals)
-    return gaps[len(gaps) // 10] if gaps else float("nan")
+def step_times(arrivals: list[float]) -> tuple[float, float]:
+    """The median and the 10th percentile (a step when the machine is free) of the seconds between consecutive
+    trainer_log lines, one line per optimizer step."""
+    gaps = sorted(b - a for a, b in pairwise(arrivals) if b > a)
+    return (statistics.median(gaps), gaps[len(gaps) // 10]) if gaps else (float("nan"), float("nan"))
 
 
 def cpu_per_step(cpu: list[float]) -> float:
@@ -181,8 +172,6 @@ def cpu_per_step(cpu: list[float]) -> float:
 
 
 def read_results(run_dir: Path) -> dict[str, Any]:
-    import json
-
     return json.loads((run_dir / "all_results.json").read_text(encoding="utf-8"))
 
 
@@ -217,11 +206,12 @@ def timed_run(
         raise SystemExit(f"{' '.join(command)} failed (exit code {code}); last output:\n{tail}")
     results = read_results(run_dir)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    step_s, fast_step_s = step_times([at for at, _ in seen_at[:steps]])
     return {
         "wall": wall,
         "first": seen_at[0][0] if seen_at else float("nan"),
-        "step_s": median_step([at for at, _ in seen_at[:steps]]),
-        "fast_step_s": fast_step([at for at, _ in seen_at[:steps]]),
+        "step_s": step_s,
+        "fast_step_s": fast_step_s,
         "cpu_step_s": cpu_per_step([cpu for _, cpu in seen_at[:steps]]),
         "cpu": cpu,
         "runtime": results["train_runtime"],
@@ -234,8 +224,6 @@ def timed_run(
 
 def lmf_marks(run_dir: Path) -> tuple[float | None, float | None]:
     """Unix times of our child's "running" state (imports done) and of the loop's start (progress at step 0)."""
-    import json
-
     running = loop = None
     for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines():
         event = json.loads(line)
@@ -326,16 +314,14 @@ def print_tables(
     ours, theirs = median(lmf, "steps_s"), median(lf, "steps_s")
     print(f"{'steps/s in the training loop':<32} {ours:>10.3f} {theirs:>10.3f} {ours / theirs:>7.2f}x")
     for packing in (False, True):
-        if runs["lf", packing]:
-            ours, theirs = (1 / median(runs[side, packing], "step_s") for side in ("lmf", "lf"))
-            label = f"steps/s of the median step{', packed' if packing else ''}"
-            print(f"{label:<32} {ours:>10.3f} {theirs:>10.3f} {ours / theirs:>7.2f}x")
-            ours, theirs = (1 / median(runs[side, packing], "fast_step_s") for side in ("lmf", "lf"))
-            label = f"steps/s of the 10th pct step{', packed' if packing else ''}"
-            print(f"{label:<32} {ours:>10.3f} {theirs:>10.3f} {ours / theirs:>7.2f}x")
-            ours, theirs = (1000 * median(runs[side, packing], "cpu_step_s") for side in ("lmf", "lf"))
-            label = f"CPU ms per step{', packed' if packing else ''}"
-            print(f"{label:<32} {ours:>10.2f} {theirs:>10.2f} {theirs / ours:>7.2f}x")
+        if not runs["lf", packing]:
+            continue
+        suffix = ", packed" if packing else ""
+        for key, label in (("step_s", "steps/s of the median step"), ("fast_step_s", "steps/s of the 10th pct step")):
+            ours, theirs = (1 / median(runs[side, packing], key) for side in ("lmf", "lf"))
+            print(f"{label + suffix:<32} {ours:>10.3f} {theirs:>10.3f} {ours / theirs:>7.2f}x")
+        ours, theirs = (1000 * median(runs[side, packing], "cpu_step_s") for side in ("lmf", "lf"))
+        print(f"{'CPU ms per step' + suffix:<32} {ours:>10.2f} {theirs:>10.2f} {theirs / ours:>7.2f}x")
     rates: dict[tuple[str, bool], float] = {}
     for packing in (False, True):
         for side in ("lmf", "lf"):
