@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from lmf_engine.util.jsonl import read_jsonl
+
 from .record import RunRecordError, read_run
 
 EVENTS_FILE = "events.jsonl"
@@ -61,28 +63,7 @@ def read_events(run_dir: str | os.PathLike[str], offset: int = 0) -> tuple[list[
     A last line without its newline is not consumed. Complete lines that are not JSON objects are skipped. A file
     shorter than ``offset`` (it was replaced) is read again from the start.
     """
-    path = Path(run_dir) / EVENTS_FILE
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if offset > size:
-                offset = 0
-            handle.seek(offset)
-            data = handle.read()
-    except FileNotFoundError:
-        return [], offset
-    end = data.rfind(b"\n")
-    if end < 0:
-        return [], offset
-    events = []
-    for raw in data[: end + 1].splitlines():
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events, offset + end + 1
+    return read_jsonl(Path(run_dir) / EVENTS_FILE, offset)
 
 
 def _run_is_over(run_dir: Path) -> bool:

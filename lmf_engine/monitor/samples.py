@@ -1,0 +1,218 @@
+"""One reading of the machine: every GPU (NVML) and the host (psutil), as plain data with a fixed JSON form.
+
+The JSON form is what ``system.jsonl`` of a run and a recorded sample file hold, one object a line::
+
+    {"t": 1733280000.0,
+     "gpus": [{"index": 0, "name": "NVIDIA H200", "uuid": "GPU-...", "util": 93.0, "mem_used_mb": 70312.0,
+               "mem_total_mb": 143771.0, "temp_c": 61.0, "power_w": 512.3, "power_limit_w": 700.0,
+               "sm_clock_mhz": 1980.0, "mem_clock_mhz": 3201.0,
+               "processes": [{"pid": 4242, "name": "python", "mem_mb": 69000.0, "run": true}]}],
+     "host": {"cpu_percent": 12.5, "cpu_count": 16, "ram_used_mb": 20480.0, "ram_total_mb": 131072.0,
+              "disk_used_gb": 120.0, "disk_total_gb": 512.0, "disk_read_mb_s": 0.0, "disk_write_mb_s": 1.2,
+              "net_recv_mb_s": 0.1, "net_sent_mb_s": 0.1},
+     "gpu_error": null}
+
+A field NVML or psutil cannot tell is ``null``. ``gpu_error`` says why there are no GPU readings (no driver, no
+device, an NVML error mid-run); ``gpus`` is then empty and the host readings are still there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+@dataclass
+class GpuProcess:
+    """A compute process on a GPU; ``run`` is True when it belongs to the watched run (its process group or
+    children)."""
+
+    pid: int
+    name: str = ""
+    mem_mb: float | None = None
+    run: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GpuProcess:
+        return cls(
+            pid=int(data.get("pid") or 0),
+            name=str(data.get("name") or ""),
+            mem_mb=_float(data.get("mem_mb")),
+            run=bool(data.get("run")),
+        )
+
+
+@dataclass
+class GpuSample:
+    """One GPU's state. Percentages are 0-100, memory in MiB, power in watts, clocks in MHz."""
+
+    index: int
+    name: str = ""
+    uuid: str = ""
+    util: float | None = None
+    mem_used_mb: float | None = None
+    mem_total_mb: float | None = None
+    temp_c: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    sm_clock_mhz: float | None = None
+    mem_clock_mhz: float | None = None
+    processes: list[GpuProcess] = field(default_factory=list)
+
+    @property
+    def run_mem_mb(self) -> float:
+        """GPU memory of the watched run's processes on this device."""
+        return sum(p.mem_mb or 0.0 for p in self.processes if p.run)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GpuSample:
+        numbers = {
+            f.name: _float(data.get(f.name))
+            for f in dataclasses.fields(cls)
+            if f.name not in ("index", "name", "uuid", "processes")
+        }
+        processes = [GpuProcess.from_dict(p) for p in data.get("processes") or () if isinstance(p, dict)]
+        return cls(
+            index=int(data.get("index") or 0),
+            name=str(data.get("name") or ""),
+            uuid=str(data.get("uuid") or ""),
+            processes=processes,
+            **numbers,
+        )
+
+
+@dataclass
+class HostSample:
+    """The host: CPU share of all cores (0-100), memory in MiB, the disk holding the workspace in GB, rates in MB/s."""
+
+    cpu_percent: float | None = None
+    cpu_count: int | None = None
+    ram_used_mb: float | None = None
+    ram_total_mb: float | None = None
+    disk_used_gb: float | None = None
+    disk_total_gb: float | None = None
+    disk_read_mb_s: float | None = None
+    disk_write_mb_s: float | None = None
+    net_recv_mb_s: float | None = None
+    net_sent_mb_s: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HostSample:
+        values: dict[str, Any] = {f.name: _float(data.get(f.name)) for f in dataclasses.fields(cls)}
+        count = data.get("cpu_count")
+        values["cpu_count"] = int(count) if isinstance(count, int) and not isinstance(count, bool) else None
+        return cls(**values)
+
+
+@dataclass
+class SystemSample:
+    """A reading of every GPU and the host at Unix time ``t``."""
+
+    t: float
+    gpus: list[GpuSample] = field(default_factory=list)
+    host: HostSample = field(default_factory=HostSample)
+    gpu_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of one ``system.jsonl`` line."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SystemSample:
+        """Read a JSON object written by :meth:`to_dict` (missing or mistyped fields become None or empty)."""
+        gpus = [GpuSample.from_dict(g) for g in data.get("gpus") or () if isinstance(g, dict)]
+        host = data.get("host")
+        error = data.get("gpu_error")
+        return cls(
+            t=_float(data.get("t")) or 0.0,
+            gpus=gpus,
+            host=HostSample.from_dict(host if isinstance(host, dict) else {}),
+            gpu_error=str(error) if error else None,
+        )
+
+
+@dataclass
+class DeviceSummary:
+    """A GPU over a run's life: the peak of its memory (all processes, and the run's own), the mean utilisation."""
+
+    index: int
+    name: str
+    peak_mem_mb: float | None = None
+    peak_run_mem_mb: float | None = None
+    mem_total_mb: float | None = None
+    mean_util: float | None = None
+    max_temp_c: float | None = None
+
+
+@dataclass
+class SystemSummary:
+    """What a run's ``system.jsonl`` says about its whole life."""
+
+    samples: int = 0
+    first_t: float | None = None
+    last_t: float | None = None
+    devices: list[DeviceSummary] = field(default_factory=list)
+    peak_ram_mb: float | None = None
+    mean_cpu_percent: float | None = None
+    gpu_error: str | None = None
+
+    @property
+    def peak_gpu_mem_mb(self) -> float | None:
+        """The largest peak memory of any device (the run's own when known), or None without GPU readings."""
+        peaks = [d.peak_run_mem_mb or d.peak_mem_mb for d in self.devices]
+        peaks = [p for p in peaks if p is not None]
+        return max(peaks) if peaks else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "peak_gpu_mem_mb": self.peak_gpu_mem_mb}
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+def _peak(current: float | None, value: float | None) -> float | None:
+    if value is None:
+        return current
+    return value if current is None else max(current, value)
+
+
+def summarize(samples: list[SystemSample]) -> SystemSummary:
+    """Peak GPU memory and mean utilisation per device, peak RAM and mean CPU over ``samples``."""
+    summary = SystemSummary(samples=len(samples))
+    if not samples:
+        return summary
+    summary.first_t, summary.last_t = samples[0].t, samples[-1].t
+    devices: dict[int, DeviceSummary] = {}
+    util_sums: dict[int, tuple[float, int]] = {}
+    cpu_total, cpu_count = 0.0, 0
+    for sample in samples:
+        for gpu in sample.gpus:
+            device = devices.setdefault(gpu.index, DeviceSummary(gpu.index, gpu.name))
+            device.peak_mem_mb = _peak(device.peak_mem_mb, gpu.mem_used_mb)
+            if any(p.run for p in gpu.processes):
+                device.peak_run_mem_mb = _peak(device.peak_run_mem_mb, gpu.run_mem_mb)
+            device.mem_total_mb = gpu.mem_total_mb or device.mem_total_mb
+            device.max_temp_c = _peak(device.max_temp_c, gpu.temp_c)
+            if gpu.util is not None:
+                total, count = util_sums.get(gpu.index, (0.0, 0))
+                util_sums[gpu.index] = (total + gpu.util, count + 1)
+        summary.peak_ram_mb = _peak(summary.peak_ram_mb, sample.host.ram_used_mb)
+        if sample.host.cpu_percent is not None:
+            cpu_total += sample.host.cpu_percent
+            cpu_count += 1
+        if sample.gpu_error and not sample.gpus:
+            summary.gpu_error = sample.gpu_error
+    for index, (total, count) in util_sums.items():
+        devices[index].mean_util = _mean(total, count)
+    summary.devices = [devices[i] for i in sorted(devices)]
+    summary.mean_cpu_percent = _mean(cpu_total, cpu_count)
+    return summary
