@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from lmf_engine.cli.run_view import end_summary, estimate_eta, format_event, progress_text, progress_values
+from lmf_engine.cli.run_view import end_summary
+from lmf_engine.runs.describe import estimate_eta, format_event, progress_text, progress_values
 from lmf_engine.runs.record import RunRecord
 from lmf_engine.runs.store import RunInfo
 
