@@ -91,16 +91,20 @@ def plan_launch(
     run_dir: Path,
     *,
     resume: bool = False,
+    checkpoint: Path | None = None,
     workspace: Path | None = None,
     entry_module: str = ENTRY_MODULE,
     python: str = sys.executable,
     environ: Mapping[str, str] | None = None,
     gpu_count: int | None = None,
 ) -> LaunchPlan:
-    """Decide how to start the child for ``run_dir``. ``gpu_count`` defaults to :func:`visible_gpu_count`."""
+    """Decide how to start the child for ``run_dir``. ``gpu_count`` defaults to :func:`visible_gpu_count`; a resumed
+    run continues from ``checkpoint`` when given, else from the newest checkpoint."""
     environ = os.environ if environ is None else environ
     training = config.training
-    entry = ["-m", entry_module, str(run_dir), *(["--resume"] if resume else [])]
+    entry = ["-m", entry_module, str(run_dir)]
+    if resume:
+        entry += ["--resume", str(checkpoint)] if checkpoint is not None else ["--resume"]
     force = env_enabled(environ, "FORCE_TORCHRUN")
     machines = _env_int(environ, "NNODES", 1, 1)
     if training.num_processes is not None:

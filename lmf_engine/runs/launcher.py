@@ -7,6 +7,7 @@ connection drops), reads nothing from stdin and writes stdout and stderr to ``st
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import time
 from collections.abc import Mapping
@@ -131,6 +132,50 @@ def _spawn(plan: LaunchPlan, run_dir: Path, workspace: Path, environ: Mapping[st
         )
 
 
+@dataclass(frozen=True)
+class LaunchPreview:
+    """What :func:`start_run` would do, without doing it: the run folder, the command, and what the folder holds."""
+
+    run_dir: Path
+    plan: LaunchPlan
+    existing: RunRecord | None
+    occupied: bool
+
+    @property
+    def command_text(self) -> str:
+        """The child's command line, quoted for a shell."""
+        return shlex.join(self.plan.argv)
+
+
+def preview_launch(
+    config: Config,
+    *,
+    workspace: str | os.PathLike[str] | None = None,
+    runs_root: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    gpu_count: int | None = None,
+) -> LaunchPreview:
+    """The run folder and command a start would use, and the run (or files) already in that folder.
+
+    Raises ``LaunchError`` when the launch settings cannot be honoured; a folder holding a run is reported, not
+    refused, so that a caller can offer to resume it, overwrite it or choose another name.
+    """
+    workspace = Path(workspace or Path.cwd()).resolve()
+    target = resolve_run_dir(config, workspace, Path(runs_root) if runs_root else None, name)
+    if target.exists() and not target.is_dir():
+        raise RunStartError(f"output_dir {target} is a file, not a folder")
+    existing = None
+    if (target / RUN_FILE).exists():
+        try:
+            existing = check_lost(target)
+        except RunRecordError:
+            existing = None
+    occupied = target.is_dir() and any(target.iterdir())
+    plan = plan_launch(config, target, workspace=workspace, environ=environ, gpu_count=gpu_count)
+    return LaunchPreview(target, plan, existing, occupied)
+
+
 def start_run(
     config: Config,
     *,
@@ -140,6 +185,7 @@ def start_run(
     name: str | None = None,
     run_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    checkpoint: Path | None = None,
     entry_module: str = ENTRY_MODULE,
     environ: Mapping[str, str] | None = None,
     gpu_count: int | None = None,
@@ -148,7 +194,8 @@ def start_run(
 
     ``workspace`` (default: the current directory) is where relative paths of the config resolve and where the child
     runs. The run folder is ``run_dir``, else the config's output_dir, else ``<runs_root or workspace/runs>/<name>``.
-    With ``resume`` the run folder's own config.yaml is kept and the child gets ``--resume``. ``entry_module`` is the
+    With ``resume`` the run folder's own config.yaml is kept and the child gets ``--resume`` (from ``checkpoint``, else
+    the newest). ``entry_module`` is the
     module the child runs (tests pass a stand-in). Raises :class:`RunStartError` or ``LaunchError`` when it cannot
     start.
     """
@@ -160,11 +207,11 @@ def start_run(
         target = resolve_run_dir(config, workspace, Path(runs_root) if runs_root else None, name)
     previous = check_target(target, overwrite=config.training.overwrite_output_dir, resume=resume)
     plan = plan_launch(
-        config, target, resume=resume, workspace=workspace, entry_module=entry_module, environ=environ,
-        gpu_count=gpu_count,
+        config, target, resume=resume, checkpoint=checkpoint, workspace=workspace, entry_module=entry_module,
+        environ=environ, gpu_count=gpu_count,
     )  # fmt: skip
     target.mkdir(parents=True, exist_ok=True)
-    checkpoint = newest_checkpoint(target) if resume else None
+    resumed_from = (checkpoint or newest_checkpoint(target)) if resume else None
     if not resume:
         _clear_previous_run(target)
         write_run_config(target, config)
@@ -174,7 +221,7 @@ def start_run(
         command=plan.argv,
         started_at=time.time(),
         config_path=str(Path(config_path).resolve()) if config_path else (previous.config_path if previous else None),
-        resumed_from=str(checkpoint) if checkpoint else None,
+        resumed_from=str(resumed_from) if resumed_from else None,
         cwd=str(workspace),
     )
     if resume and previous is not None:

@@ -196,16 +196,23 @@ def _signal(record: RunRecord, signum: signal.Signals) -> None:
         pass
 
 
-def resume_run(info: RunInfo, *, entry_module: str | None = None, workspace: str | None = None) -> LaunchedRun:
-    """Start a stopped, failed or finished run again from its newest checkpoint, with its own config.yaml."""
+def resume_run(
+    info: RunInfo, *, checkpoint: Path | None = None, entry_module: str | None = None, workspace: str | None = None
+) -> LaunchedRun:
+    """Start a stopped, failed or finished run again, with its own config.yaml, from ``checkpoint`` (a
+    ``checkpoint-N`` folder of the run) or else its newest checkpoint."""
     from lmf_engine.config import load_config
 
     record = check_lost(info.path, _require_run(info, "resume it"))
     if record.active:
         raise RunStateError(f"run {info.name!r} is {record.state}; it cannot be resumed while it runs")
+    if checkpoint is not None and not (Path(checkpoint).is_dir() and Path(checkpoint).resolve().parent == info.path):
+        raise RunStateError(f"{checkpoint} is not a checkpoint folder of run {info.name!r}")
     config = load_config(info.path / CONFIG_FILE)
     kwargs: dict[str, Any] = {"entry_module": entry_module} if entry_module else {}
-    return start_run(config, run_dir=info.path, resume=True, workspace=workspace or record.cwd, **kwargs)
+    return start_run(
+        config, run_dir=info.path, resume=True, checkpoint=checkpoint, workspace=workspace or record.cwd, **kwargs
+    )
 
 
 def delete_run(info: RunInfo) -> None:

@@ -1,4 +1,4 @@
-"""The training child: ``python -m lmf_engine.train RUN_DIR [--resume]``.
+"""The training child: ``python -m lmf_engine.train RUN_DIR [--resume [CHECKPOINT]]``.
 
 It reads ``RUN_DIR/config.yaml``, runs in the workspace recorded in run.json (``cwd``) so relative paths resolve as
 they did for the launcher, marks the run ``running``, trains the config's stage with RUN_DIR as output_dir, and ends
@@ -95,12 +95,16 @@ def _fresh_logs(run_dir: Path, resume_from: str | None) -> None:
         (run_dir / TRAINER_LOG_FILE).unlink()
 
 
-def run_stage(run_dir: Path, resume: bool, stop: StopRequest, events: EventWriter | None) -> None:
-    """Load the run's config and train its stage."""
+def run_stage(
+    run_dir: Path, resume: bool, stop: StopRequest, events: EventWriter | None, checkpoint: str | None = None
+) -> None:
+    """Load the run's config and train its stage (resuming from ``checkpoint`` when given)."""
     from lmf_engine.config import load_config
 
     config = load_config(run_dir / CONFIG_FILE)
     config.training.output_dir = str(run_dir)
+    if checkpoint:
+        config.training.resume_from_checkpoint = checkpoint
     stage = config.finetuning.stage
     if stage not in STAGES:
         raise ValueError(f"stage: {stage!r} cannot be trained by this version; choose one of {', '.join(STAGES)}")
@@ -133,7 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the child; the exit code is 0 for a finished or stopped run, 1 for a failed one, 2 without a run folder."""
     parser = argparse.ArgumentParser(prog="python -m lmf_engine.train", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="run folder holding config.yaml (and run.json)")
-    parser.add_argument("--resume", action="store_true", help="resume from the newest checkpoint-N in the run folder")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="CHECKPOINT",
+        help="resume from CHECKPOINT, or without one from the newest checkpoint-N in the run folder",
+    )
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir).resolve()
     if not (run_dir / CONFIG_FILE).is_file():
@@ -153,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         update_run(run_dir, state="running", pgid=os.getpgid(0), error=None, exit_code=None, ended_at=None, **pid)
     error = None
     try:
-        run_stage(run_dir, args.resume, stop, events)
+        run_stage(run_dir, args.resume is not None, stop, events, checkpoint=args.resume or None)
         state = "stopped" if stop.requested else "finished"
     except StopRequested:
         state = "stopped"

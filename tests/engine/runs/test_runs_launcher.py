@@ -169,6 +169,20 @@ def test_stop_resume_and_delete(launch: Launch, workspace: Path, monkeypatch: py
     assert not launched.run_dir.exists()
 
 
+def test_resume_from_a_chosen_checkpoint(launch: Launch, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    launched = launch()
+    launched.process.wait(timeout=30)
+    older = launched.run_dir / "checkpoint-1"
+    older.mkdir()
+    with pytest.raises(RunStateError, match="not a checkpoint folder of run"):
+        resume_run(open_run(launched.run_dir), checkpoint=workspace, entry_module="fake_trainer")
+    resumed = resume_run(open_run(launched.run_dir), checkpoint=older, entry_module="fake_trainer")
+    resumed.process.wait(timeout=30)
+    assert resumed.record.resumed_from == str(older)
+    assert resumed.record.command[-2:] == ["--resume", str(older)]
+    assert read_run(launched.run_dir).state == "finished"
+
+
 def test_force_stop_kills_a_run_that_ignores_sigterm(launch: Launch, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_TRAINER_MODE", "ignore_term")
     launched = launch()
