@@ -230,3 +230,18 @@ def test_run_of_another_host_is_neither_lost_nor_signalled(tmp_path: Path) -> No
     assert info.state == "running" and not info.lost
     with pytest.raises(RunStateError, match="runs on host gpu-node-9; stop it there"):
         stop_run(info)
+
+
+def test_preview_launch_reports_the_folder_without_touching_it(launch: Launch, workspace: Path) -> None:
+    from lmf_engine.config import load_config
+    from lmf_engine.runs.launcher import preview_launch
+
+    config = load_config(values={"output_dir": "runs/demo"})
+    fresh = preview_launch(config, workspace=workspace, gpu_count=0)
+    assert fresh.run_dir == workspace / "runs" / "demo" and fresh.existing is None and not fresh.occupied
+    assert fresh.command_text.endswith(f"-m lmf_engine.train {workspace / 'runs' / 'demo'}")
+    assert not fresh.run_dir.exists()
+    launched = launch()
+    launched.process.wait(timeout=30)
+    taken = preview_launch(config, workspace=workspace, gpu_count=0)
+    assert taken.existing is not None and taken.existing.state == "finished" and taken.occupied
