@@ -159,9 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(record.cwd)
     _setup_logging(main_process)
     events = EventWriter(run_dir) if main_process else None
+    recorder = None
     if main_process:
+        from lmf_engine.monitor.recorder import start_run_recorder
+
         pid = {"pid": os.getpid()} if int(os.environ.get("WORLD_SIZE", "1")) == 1 else {}
         update_run(run_dir, state="running", pgid=os.getpgid(0), error=None, exit_code=None, ended_at=None, **pid)
+        recorder = start_run_recorder(run_dir)
     error = None
     try:
         run_stage(run_dir, args.resume is not None, stop, events, checkpoint=args.resume or None)
@@ -172,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         state, error = "failed", describe_error(exc)
     code = 1 if state == "failed" else 0
+    if recorder is not None:
+        recorder.stop()
     if events is not None:
         if error is not None:
             events.emit("error", message=error)
