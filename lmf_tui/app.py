@@ -5,6 +5,7 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from lmf_engine.monitor.sampler import Sampler, open_sampler
 from textual.app import App
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -20,7 +21,13 @@ from .theme_files import REQUIRED_VARIABLES, ThemeFileError, builtin_themes_dir,
 from .workspace import Workspace
 
 THEMES_DIR = builtin_themes_dir()
-SCREENS: tuple[tuple[str, str], ...] = (("datasets", "Datasets"), ("template", "Template"), ("config", "Config"))
+SCREENS: tuple[tuple[str, str], ...] = (
+    ("datasets", "Datasets"),
+    ("template", "Template"),
+    ("config", "Config"),
+    ("train", "Train"),
+    ("runs", "Runs"),
+)
 """Mode name and title of each screen, in number-key order."""
 
 
@@ -36,6 +43,20 @@ def config_screen() -> Screen[None]:
     from .screens.config import ConfigScreen
 
     return ConfigScreen()
+
+
+def train_screen() -> Screen[None]:
+    """Screen 4, imported when first shown."""
+    from .screens.train import TrainScreen
+
+    return TrainScreen()
+
+
+def runs_screen() -> Screen[None]:
+    """Screen 5, imported when first shown."""
+    from .screens.runs import RunsScreen
+
+    return RunsScreen()
 
 
 def read_themes(folders: list[Path]) -> tuple[list[Theme], list[str]]:
@@ -59,16 +80,23 @@ class WorkbenchApp(App[None]):
     """``lmf-tui``. ``workspace`` is the open folder; ``settings`` the user's settings (theme, keys, page size)."""
 
     TITLE = "lmf workbench"
-    MODES: ClassVar = {"datasets": DatasetsScreen, "template": template_screen, "config": config_screen}
+    MODES: ClassVar = {
+        "datasets": DatasetsScreen,
+        "template": template_screen,
+        "config": config_screen,
+        "train": train_screen,
+        "runs": runs_screen,
+    }
     DEFAULT_MODE = "datasets"
     COMMANDS: ClassVar = {WorkbenchCommands}
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("app")
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
 
-    def __init__(self, workspace: Workspace, settings: Settings | None = None) -> None:
+    def __init__(self, workspace: Workspace, settings: Settings | None = None, sampler: Sampler | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.sampler = sampler or open_sampler(disk_path=workspace.root)
         self.settings = settings or Settings()
         self.config_path: Path | None = workspace.default_config()
         self.sub_title = workspace.title
@@ -93,6 +121,9 @@ class WorkbenchApp(App[None]):
         return dict(
             zip(REQUIRED_VARIABLES, (colors["success"], colors["foreground-muted"], colors["accent"]), strict=True)
         )
+
+    def on_unmount(self) -> None:
+        self.sampler.stop()
 
     def on_mount(self) -> None:
         for problem in self.theme_problems:

@@ -11,8 +11,17 @@ from textual.binding import Binding, BindingType
 
 from lmf_engine.util.suggest import did_you_mean
 
-SCOPES = ("app", "datasets", "template", "config")
-SCOPE_TITLES = {"app": "Everywhere", "datasets": "Datasets", "template": "Template", "config": "Config"}
+SCOPES = ("app", "datasets", "template", "config", "train", "runs", "run", "compare")
+SCOPE_TITLES = {
+    "app": "Everywhere",
+    "datasets": "Datasets",
+    "template": "Template",
+    "config": "Config",
+    "train": "Train",
+    "runs": "Runs",
+    "run": "A run",
+    "compare": "Compare runs",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.screen.datasets", "1", "app.switch_mode('datasets')", "Datasets", "app"),
     KeySpec("app.screen.template", "2", "app.switch_mode('template')", "Template", "app"),
     KeySpec("app.screen.config", "3", "app.switch_mode('config')", "Config", "app"),
+    KeySpec("app.screen.train", "4", "app.switch_mode('train')", "Train", "app"),
+    KeySpec("app.screen.runs", "5", "app.switch_mode('runs')", "Runs", "app"),
     KeySpec("app.keys", "question_mark", "app.show_keys", "Keys", "app"),
     KeySpec("app.palette", "ctrl+p", "app.command_palette", "Commands", "app", priority=True),
     KeySpec("app.quit", "ctrl+q", "app.quit", "Quit", "app", show=False, priority=True),
@@ -57,6 +68,38 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("config.advanced", "ctrl+t", "toggle_advanced", "Advanced", "config", priority=True),
     KeySpec("config.panel", "ctrl+l", "next_panel", "Panel", "config", priority=True),
     KeySpec("config.leave", "escape", "leave_field", "Leave field", "config", show=False),
+    KeySpec("train.start", "ctrl+r", "start", "Start", "train", priority=True),
+    KeySpec("train.stop", "ctrl+x", "stop", "Stop", "train", priority=True),
+    KeySpec("train.resume", "ctrl+e", "resume", "Resume", "train", priority=True),
+    KeySpec("train.open", "ctrl+o", "open_run", "Watch run", "train", priority=True),
+    KeySpec("train.panel", "ctrl+l", "toggle_panel", "Launch panel", "train", priority=True),
+    KeySpec("train.fix", "ctrl+g", "fix_config", "Fix in Config", "train", priority=True),
+    KeySpec("train.smooth", "s", "smooth", "Smoothing", "train"),
+    KeySpec("train.log_scale", "l", "log_scale", "Log scale", "train"),
+    KeySpec("train.chat", "c", "chat", "Chat/export", "train"),
+    KeySpec("train.leave", "escape", "leave_field", "Leave field", "train", show=False),
+    KeySpec("runs.open", "enter", "open_run", "Open", "runs"),
+    KeySpec("runs.mark", "space", "mark", "Mark", "runs"),
+    KeySpec("runs.compare", "c", "compare", "Compare", "runs"),
+    KeySpec("runs.filter", "slash", "filter", "Filter", "runs"),
+    KeySpec("runs.sort", "o", "sort", "Sort", "runs"),
+    KeySpec("runs.reverse", "O", "reverse_sort", "Reverse", "runs", show=False),
+    KeySpec("runs.stop", "x", "stop", "Stop", "runs"),
+    KeySpec("runs.resume", "r", "resume", "Resume", "runs"),
+    KeySpec("runs.delete", "delete", "delete", "Delete", "runs"),
+    KeySpec("runs.add", "a", "add_folder", "Add folder", "runs"),
+    KeySpec("runs.clear", "escape", "clear", "Clear", "runs", show=False),
+    KeySpec("run.back", "escape", "back", "Back", "run"),
+    KeySpec("run.smooth", "s", "smooth", "Smoothing", "run"),
+    KeySpec("run.log_scale", "l", "log_scale", "Log scale", "run"),
+    KeySpec("run.stop", "x", "stop", "Stop", "run"),
+    KeySpec("run.resume", "r", "resume", "Resume", "run"),
+    KeySpec("run.chat", "c", "chat", "Chat/export", "run"),
+    KeySpec("compare.back", "escape", "back", "Back", "compare"),
+    KeySpec("compare.metric", "m", "next_metric", "Metric", "compare"),
+    KeySpec("compare.axis", "t", "toggle_axis", "Step/tokens", "compare"),
+    KeySpec("compare.smooth", "s", "smooth", "Smoothing", "compare"),
+    KeySpec("compare.log_scale", "l", "log_scale", "Log scale", "compare"),
 )
 
 KEY_IDS: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}

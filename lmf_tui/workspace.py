@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmf_engine.config import Config, load_config
+from lmf_engine.runs.launcher import RUNS_FOLDER
 
 DATASET_INFO = "dataset_info.json"
 DEFAULT_DATASET_DIR = "data"
@@ -80,6 +81,11 @@ class Workspace:
             return "~/" + str(self.root.relative_to(Path.home()))
         except ValueError:
             return str(self.root)
+
+    @property
+    def runs_root(self) -> Path:
+        """``<root>/runs``: where runs started from the workbench go, and the folder the runs screen lists."""
+        return self.root / RUNS_FOLDER
 
     def configs(self) -> list[Path]:
         """The workspace's configs (``configs/*.yaml``), sorted by name."""

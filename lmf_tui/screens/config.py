@@ -254,6 +254,13 @@ class ConfigScreen(WorkbenchScreen):
         self.notify(f"saved {self.workbench.workspace.display(path)}{problems}")
         self.refresh_views()
 
+    def focus_key(self, key: str, path: Path | None = None) -> None:
+        """Open ``path`` (unless it is open) and focus the field of ``key``: where a failed start points the user."""
+        if path is not None and path != self.doc.path and self._may_discard():
+            self.open_path(path)
+        if not self.query_one(ConfigForm).focus_key(key):
+            self.notify(f"{key}: not a field of this config", severity="warning")
+
     def action_toggle_advanced(self) -> None:
         group = self.query_one(ConfigForm).current_group()
         if group is not None and hasattr(group, "toggle_advanced"):

@@ -151,6 +151,34 @@ class ConfigForm(Horizontal):
         if event.option.id is not None:
             self.show_group(event.option.id)
 
+    def focus_key(self, key: str) -> bool:
+        """Show the group of ``key`` (unfolding advanced keys when it is one) and focus its editor; False when the
+        form has no such key."""
+        info = field_index().get(key)
+        group = info.group if info is not None else OTHER
+        groups = self.query_one("#groups", OptionList)
+        index = next((i for i in range(groups.option_count) if groups.get_option_at_index(i).id == group), None)
+        if index is None:
+            return False
+        groups.highlighted = index
+        self.show_group(group)
+        form = self.current_group()
+        if isinstance(form, GroupForm) and info is not None and info.advanced:
+            for collapsible in form.query(Collapsible):
+                collapsible.collapsed = False
+        self.call_after_refresh(self._focus_row, key)
+        return True
+
+    def _focus_row(self, key: str, attempts: int = 5) -> None:
+        rows = self.query(f"#field-{key}")
+        if not rows:
+            if attempts:
+                self.call_after_refresh(self._focus_row, key, attempts - 1)
+            return
+        row = rows.first()
+        row.query_one("#editor").focus()
+        row.scroll_visible(animate=False)
+
     def current_group(self) -> GroupForm | OtherForm | None:
         content = self.query_one(ContentSwitcher).visible_content
         return content if isinstance(content, GroupForm | OtherForm) else None

@@ -1,0 +1,135 @@
+"""Stop, resume and 'what next' for a run, shared by the train, runs and run screens.
+
+Each asks first where the action cannot be undone, then does the work in a thread worker (signalling a process
+group or spawning a child can take a moment) and reports back with a notification.
+"""
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from lmf_engine.runs.launcher import newest_checkpoint
+from lmf_engine.runs.record import CONFIG_FILE
+from lmf_engine.runs.store import RunInfo, open_run, resume_run, stop_run
+from lmf_engine.util.fs import atomic_write_text
+
+from .screens.choose import ChooseScreen, confirm
+
+if TYPE_CHECKING:
+    from .screens.base import WorkbenchScreen
+
+ADAPTER_TYPES = ("lora", "oft")
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's ``checkpoint-N`` folders, newest first."""
+    found = [p for p in run_dir.glob("checkpoint-*") if p.is_dir() and p.name.removeprefix("checkpoint-").isdigit()]
+    return sorted(found, key=lambda p: int(p.name.removeprefix("checkpoint-")), reverse=True)
+
+
+def ask_stop(screen: "WorkbenchScreen", info: RunInfo) -> None:
+    """Ask, then stop the run: it finishes the step, saves a checkpoint and ends ``stopped``."""
+    if not info.active:
+        screen.notify(f"run {info.name} is {info.state}: nothing to stop", severity="warning")
+        return
+
+    def answered(answer: str | None) -> None:
+        if answer == "yes":
+            screen.run_worker(lambda: _stop(info), thread=True, description=f"Stopping run {info.name}")
+
+    message = f"{info.path}\nThe trainer finishes its current step, saves a checkpoint and ends 'stopped'."
+    screen.app.push_screen(confirm(f"Stop run {info.name}?", message, "Stop it"), answered)
+
+
+def _stop(info: RunInfo) -> str:
+    stop_run(info)
+    return f"run {info.name}: stopping (saving a checkpoint)"
+
+
+def ask_resume(screen: "WorkbenchScreen", info: RunInfo) -> None:
+    """Offer the run's checkpoints (newest first) and resume from the one chosen."""
+    if info.record is None:
+        screen.notify(
+            f"{info.path} is a LLaMA-Factory output folder: resume it with llamafactory-cli", severity="error"
+        )
+        return
+    if info.active:
+        screen.notify(f"run {info.name} is {info.state}: stop it before resuming", severity="warning")
+        return
+    found = checkpoints(info.path)
+    if not found:
+        screen.notify(f"run {info.name} has no checkpoint to resume from", severity="error")
+        return
+    choices = [(str(path), f"{path.name}" + (" (newest)" if i == 0 else "")) for i, path in enumerate(found)]
+
+    def answered(answer: str | None) -> None:
+        if answer:
+            checkpoint = Path(answer)
+            screen.run_worker(lambda: _resume(info, checkpoint), thread=True, description=f"Resuming run {info.name}")
+
+    screen.app.push_screen(ChooseScreen(f"Resume run {info.name} from", str(info.path), choices), answered)
+
+
+def _resume(info: RunInfo, checkpoint: Path) -> None:
+    resume_run(open_run(info.path), checkpoint=None if checkpoint == newest_checkpoint(info.path) else checkpoint)
+
+
+INFERENCE_FILE = "inference.yaml"
+
+
+def inference_values(info: RunInfo) -> dict[str, object]:
+    """The keys to chat with, serve or export a run's result: its base model and adapter, or its full model."""
+    config: dict = {}
+    path = info.path / CONFIG_FILE
+    if path.is_file():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = loaded if isinstance(loaded, dict) else {}
+    finetuning = config.get("finetuning_type", "lora")
+    values: dict[str, object] = {}
+    if finetuning in ADAPTER_TYPES:
+        values.update(model_name_or_path=config.get("model_name_or_path"), adapter_name_or_path=str(info.path))
+        values["finetuning_type"] = finetuning
+    else:
+        values["model_name_or_path"] = str(info.path)
+    for key in ("template", "trust_remote_code"):
+        if config.get(key) is not None:
+            values[key] = config[key]
+    values["export_dir"] = str(info.path.parent / f"{info.path.name}-merged")
+    return values
+
+
+def write_inference_config(info: RunInfo) -> Path:
+    """Write ``<run>/inference.yaml`` (see :func:`inference_values`) and return its path."""
+    path = info.path / INFERENCE_FILE
+    header = f"# Chat with, serve or export run {info.name} (written by lmf-tui)\n"
+    atomic_write_text(path, header + yaml.safe_dump(inference_values(info), sort_keys=False))
+    return path
+
+
+def next_steps(path: Path) -> str:
+    """The commands that chat with, serve and export a run's result through its inference config ``path``."""
+    shown = shlex.quote(str(path))
+    return (
+        f"Written {path}.\n\n"
+        f"Chat with it:           lmf-engine chat {shown}\n"
+        f"Serve it (OpenAI API):  lmf-engine api {shown}\n"
+        f"Export (merge) it:      lmf-engine export {shown}"
+    )
+
+
+def show_next_steps(screen: "WorkbenchScreen", info: RunInfo) -> None:
+    """What to do with a finished run: chat, serve or export it (the chat screen is not part of the workbench yet)."""
+    if info.state != "finished":
+        screen.notify(f"run {info.name} is {info.state}; chat and export need a finished run", severity="warning")
+        return
+    if info.record is None:
+        screen.notify(f"{info.path} is a LLaMA-Factory output folder: it is shown read-only", severity="warning")
+        return
+    try:
+        path = write_inference_config(info)
+    except OSError as exc:
+        screen.notify(f"cannot write {info.path / INFERENCE_FILE}: {exc}", severity="error")
+        return
+    screen.app.push_screen(ChooseScreen(f"Run {info.name} is finished", next_steps(path), [("close", "Close")]))
