@@ -8,12 +8,12 @@ returned as a :class:`PollResult` of plain values and built chart text.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lmf_engine.runs.history import RunHistory
-from lmf_engine.runs.progress import Progress
-from lmf_engine.runs.series import Series
 from rich.text import Text
 
 from lmf_engine.monitor.samples import SystemSample, SystemSummary
+from lmf_engine.runs.history import RunHistory
+from lmf_engine.runs.progress import Progress
+from lmf_engine.runs.series import Series
 from lmf_engine.runs.store import RunInfo
 
 from .charts import ChartLine, ChartSpec, Palette, build_chart

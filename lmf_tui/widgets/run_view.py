@@ -8,7 +8,6 @@ here takes the focus; the logs follow their tail unless the user scrolled up.
 from pathlib import Path
 from typing import Any
 
-from lmf_engine.runs.progress import Progress
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -18,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from lmf_engine.monitor.samples import SystemSummary
 from lmf_engine.runs.describe import format_event
+from lmf_engine.runs.progress import Progress
 from lmf_engine.runs.record import CONFIG_FILE
 from lmf_engine.runs.store import RunInfo
 
