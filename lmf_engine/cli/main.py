@@ -2,7 +2,19 @@
 
 import typer
 
-from . import api_cmd, chat_cmd, config_cmd, data_cmd, demo_cmd, env_cmd, export_cmd, runs_cmd, template_cmd, train_cmd
+from . import (
+    api_cmd,
+    chat_cmd,
+    config_cmd,
+    data_cmd,
+    demo_cmd,
+    env_cmd,
+    export_cmd,
+    monitor_cmd,
+    runs_cmd,
+    template_cmd,
+    train_cmd,
+)
 
 app = typer.Typer(
     name="lmf-engine",
@@ -22,6 +34,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.command("chat")(chat_cmd.chat)
 app.command("api")(api_cmd.api)
 app.command("export")(export_cmd.export)
+app.command("monitor")(monitor_cmd.monitor)
 
 
 def main() -> None:

@@ -74,15 +74,24 @@ def list_(root: RootOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def show(name: NameArg, root: RootOpt = None, as_json: JsonOpt = False) -> None:
-    """A run's record, progress, checkpoints and error."""
+    """A run's record, progress, checkpoints, error and system use (from its system.jsonl)."""
+    from lmf_engine.monitor.records import run_system_summary
+    from lmf_engine.monitor.summary_text import summary_rows
     from lmf_engine.runs.launcher import newest_checkpoint
 
     from .run_view import format_duration, progress_text
 
     info = _find(name, root)
     checkpoint = newest_checkpoint(info.path)
+    system = run_system_summary(info.path)
     if as_json:
-        print_json({**info.to_dict(), "newest_checkpoint": str(checkpoint) if checkpoint else None})
+        print_json(
+            {
+                **info.to_dict(),
+                "newest_checkpoint": str(checkpoint) if checkpoint else None,
+                "system": system.to_dict() if system.samples else None,
+            }
+        )
         return
     record = info.record
     rows = [("name", info.name), ("path", str(info.path)), ("state", info.state + (" (lost)" if info.lost else ""))]
@@ -104,6 +113,7 @@ def show(name: NameArg, root: RootOpt = None, as_json: JsonOpt = False) -> None:
         shown = info.progress if info.active else {k: v for k, v in info.progress.items() if "remaining" not in k}
         rows.append(("progress", f"step {_step(info)}  {progress_text(shown)}"))
     rows.append(("checkpoint", str(checkpoint) if checkpoint else ""))
+    rows += summary_rows(system)
     for key, value in rows:
         if value:
             typer.echo(f"{key:>13}: {value}")
