@@ -182,3 +182,37 @@ async def test_a_finished_run_gives_chat_and_export_commands(
     assert values["adapter_name_or_path"] == str(run) and values["finetuning_type"] == "lora"
     config = load_config(run / "inference.yaml")
     assert config.get("export_dir") == str(run.parent / "done-merged")
+
+
+@pytest.mark.slow
+async def test_a_real_run_outlives_the_app_and_is_seen_to_the_end(
+    make_app: Callable[..., WorkbenchApp], workspace: Path
+) -> None:
+    text = (workspace / "configs" / "sft_lora.yaml").read_text()
+    config = workspace / "configs" / "e2e.yaml"
+    config.write_text(text.replace("max_steps: 20", "max_steps: 40").replace("runs/sft_lora", "runs/e2e"))
+    run_dir = workspace / "runs" / "e2e"
+    first = make_app()
+    async with first.run_test(size=SIZE) as pilot:
+        screen = await open_train(first, pilot)
+        screen.query_one("#launch-config", Select).value = str(config)
+        await pilot.pause(0.5)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: screen.query_one(RunView).run_dir == run_dir, timeout=30)
+        await wait_until(pilot, lambda: read_run(run_dir).state == "running", timeout=60)
+    record = read_run(run_dir)
+    assert record.state == "running", "the run must go on after the app has quit"
+    second = make_app()
+    async with second.run_test(size=SIZE) as pilot:
+        screen = await open_train(second, pilot)
+        view = screen.query_one(RunView)
+        await wait_until(pilot, lambda: view.run_dir == run_dir and view.info is not None)
+        assert view.info.active, "re-attached while the run was still going"
+        await wait_until(pilot, lambda: view.info is not None and view.info.state == "finished", timeout=300)
+        await wait_until(pilot, lambda: "finished" in text_of(screen, "#run-status"))
+        await settle(pilot)
+        await pilot.pause(1.0)
+        logged = [line for line in (run_dir / "trainer_log.jsonl").read_text().splitlines() if '"loss"' in line]
+        assert view.poller is not None
+        assert len(view.poller.history.series["loss"]) == len(logged) == 40
+        assert "loss" in {chart.metric for chart in screen.query(MetricChart)}
