@@ -39,6 +39,7 @@ class LaunchPanel(VerticalScroll):
         self.configs = configs
         self.launch_configs = launch_configs
         self.gpu_indices: tuple[int, ...] = ()
+        self.gpus_shown = False
 
     def compose(self) -> ComposeResult:
         yield Label("Config")
@@ -72,9 +73,10 @@ class LaunchPanel(VerticalScroll):
     def show_gpus(self, sample: SystemSample) -> None:
         """Offer the sampler's GPUs (all chosen at first); say why there are none."""
         indices = tuple(gpu.index for gpu in sample.gpus)
-        if indices == self.gpu_indices and (indices or self.query_one("#launch-no-gpu").display):
+        if indices == self.gpu_indices and self.gpus_shown:
             return
         self.gpu_indices = indices
+        self.gpus_shown = True
         selection = self.query_one(SelectionList)
         note = self.query_one("#launch-no-gpu", Static)
         if not indices:

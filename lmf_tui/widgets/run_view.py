@@ -5,6 +5,7 @@ run's files are read, and only charts whose data, size or options changed are re
 here takes the focus; the logs follow their tail unless the user scrolled up.
 """
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from .gpu_panel import GpuPanel
 from .metric_chart import MetricChart, palette_from_theme
 
 POLL_S = 0.5
+CHARTS_S = 1.0
+"""Charts are rebuilt at most this often (progress, events and stdout follow every poll)."""
 STATE_STYLES = {
     "running": "$success",
     "queued": "$accent",
@@ -50,7 +53,7 @@ def _number(value: float | None, spec: str) -> str | None:
 def status_content(info: RunInfo | None, progress: Progress | None) -> Content:
     """``● running · step 120/500 (24%) · epoch 0.48 · 0:01:02 elapsed · ETA 0:03:10 · 812 tok/s · 12.5 samples/s``."""
     if info is None:
-        return Content.styled("No run: start one, or pick one with o.", "$text-muted")
+        return Content.styled("No run: start one (ctrl+r), or pick one (ctrl+o).", "$text-muted")
     state = state_name(info)
     parts: list[Content | str] = [Content.styled(f"● {state}", STATE_STYLES.get(state, "$foreground")), info.name]
     if progress is not None and progress.step is not None:
@@ -126,6 +129,7 @@ class RunView(Vertical):
         self.smoothing = 0.0
         self.log_y = False
         self.options_changed = False
+        self.charts_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(status_content(None, None), id="run-status")
@@ -184,10 +188,12 @@ class RunView(Vertical):
         return self.log_y
 
     def _chart_sizes(self) -> dict[str, tuple[int, int]]:
+        """The sizes of the charts in view: charts scrolled out of view are built when they come into view."""
+        area = self.query_one("#charts").region
         return {
             chart.metric: (chart.size.width, chart.size.height)
             for chart in self.query(MetricChart)
-            if chart.size.width > 0 and chart.size.height > 0
+            if chart.size.width > 0 and chart.size.height > 0 and chart.region.overlaps(area)
         }
 
     def poll(self) -> None:
@@ -195,8 +201,11 @@ class RunView(Vertical):
         if self.poller is None or self.polling:
             return
         self.polling = True
+        charts_due = self.options_changed or time.monotonic() - self.charts_at >= CHARTS_S
+        if charts_due:
+            self.charts_at = time.monotonic()
         request = ChartRequest(
-            sizes=self._chart_sizes(),
+            sizes=self._chart_sizes() if charts_due else {},
             smoothing=self.smoothing,
             log_y=self.log_y,
             palette=palette_from_theme(self.app.theme_variables),
