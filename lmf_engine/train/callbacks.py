@@ -131,6 +131,7 @@ class RunCallback(TrainerCallback):
             elapsed_s=round(time.time() - self.start_time, 3),
             remaining_s=self._timing(state.global_step, self.max_steps)[1],
             throughput=progress.get("throughput"),
+            tokens=state.num_input_tokens_seen or None,
             phase="train",
         )
 
