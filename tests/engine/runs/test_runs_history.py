@@ -152,6 +152,16 @@ def test_a_llamafactory_folder_is_read_from_its_trainer_log(tmp_path: Path) -> N
     assert list(series["eval_loss"].steps) == [20] and history.tokens.last == 3000
 
 
+def test_a_live_llamafactory_folder_grows(tmp_path: Path) -> None:
+    out = write_fake_lf_run(tmp_path / "lf", 20, total_steps=100, finished=False, logging_steps=5)
+    history = RunHistory(out)
+    history.refresh()
+    assert history.info.state == "unknown" and history.progress.step == 20
+    append_steps(out, 21, 10)
+    assert history.refresh()
+    assert history.progress.step == 30 and list(history.series["loss"].steps) == [5, 10, 15, 20, 25, 30]
+
+
 def test_a_lost_run_reads_as_failed(tmp_path: Path) -> None:
     history = RunHistory(write_fake_run(tmp_path / "run", 5, state="lost"))
     history.refresh()
