@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lmf_engine.monitor.sampler import Sampler
 from lmf_tui.app import WorkbenchApp
 from lmf_tui.settings import Settings
 from lmf_tui.workspace import Workspace
@@ -33,11 +34,11 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def make_app(workspace: Path, settings: Settings) -> Callable[..., WorkbenchApp]:
-    """``make_app(root=None, **setting_overrides)``: an app on the workspace copy (or ``root``)."""
+    """``make_app(root=None, sampler=None, **setting_overrides)``: an app on the workspace copy (or ``root``)."""
 
-    def make(root: Path | None = None, **overrides: object) -> WorkbenchApp:
+    def make(root: Path | None = None, sampler: Sampler | None = None, **overrides: object) -> WorkbenchApp:
         for key, value in overrides.items():
             setattr(settings, key, value)
-        return WorkbenchApp(Workspace(root or workspace), settings)
+        return WorkbenchApp(Workspace(root or workspace), settings, sampler)
 
     return make
