@@ -22,7 +22,7 @@ from .events import EVENTS_FILE
 from .metrics import MetricsBuilder
 from .progress import Progress
 from .record import RUN_FILE, STDOUT_FILE, TRAINER_LOG_FILE
-from .run_config import CachedConfig
+from .run_config import CachedConfig, RunConfigError
 from .series import Series
 from .store import TRAINER_STATE_FILE, RunInfo, open_run
 from .system_history import SummaryAccumulator, ThinnedSamples
@@ -112,12 +112,19 @@ class RunHistory:
             raise FileNotFoundError(2, "the run folder is gone", str(self.run_dir))
         changed = self._refresh_info()
         if not self._config_read:
-            self._config_read = self._config.refresh()
-            self._metrics.set_config(self._config.values)
+            self._read_config()
         changed = self._refresh_log() or changed
         changed = self._refresh_system() or changed
         changed = self._refresh_stdout() or changed
         return self._refresh_checkpoints() or changed
+
+    def _read_config(self) -> None:
+        """The run's config, once it is there (it only serves samples/s: a broken one counts as empty)."""
+        try:
+            self._config_read = self._config.refresh()
+        except (RunConfigError, OSError):
+            self._config_read = True
+        self._metrics.set_config(self._config.values)
 
     # --- run.json -------------------------------------------------------------------------------------------
 
@@ -147,13 +154,15 @@ class RunHistory:
             self.events.clear()
         elif state is not TailState.GROWN:
             return False
+        read = state is TailState.RESTARTED
         for block in self._log.chunks():
+            read = True
             if self._from_events:
                 self._metrics.take_events(json_objects(block), self.events)
             else:
                 self._metrics.take_trainer_log(json_objects(block))
         self.progress = self._metrics.progress(None if self._from_events else self._log.mtime)
-        return True
+        return read
 
     # --- system.jsonl, stdout.log, checkpoints --------------------------------------------------------------
 
@@ -164,13 +173,15 @@ class RunHistory:
             self._summary = SummaryAccumulator()
         elif state is not TailState.GROWN:
             return False
+        read = state is TailState.RESTARTED
         for block in self._system_tail.chunks():
+            read = True
             for data in json_objects(block):
                 sample = SystemSample.from_dict(data)
                 self._samples.add(sample)
                 self._summary.add(sample)
         self.system_summary = self._summary.summary()
-        return True
+        return read
 
     def _refresh_stdout(self) -> bool:
         tail = self._stdout_tail
@@ -182,10 +193,12 @@ class RunHistory:
         window = max(self.stdout.maxlen or 0, 1) * STDOUT_BYTES_PER_LINE
         if tail.size - tail.offset > window:
             tail.skip_to(tail.size - window)
+        read = state is TailState.RESTARTED
         for block in tail.chunks():
+            read = True
             lines = block.decode("utf-8", errors="replace").split("\n")
             self.stdout.extend(_screen_line(line) for line in lines[:-1])
-        return True
+        return read
 
     def _refresh_checkpoints(self) -> bool:
         mtime = os.stat(self.run_dir).st_mtime_ns

@@ -1,10 +1,10 @@
 """Metric series built from a run's progress entries: lmf "progress"/"log"/"eval" events or trainer_log.jsonl lines.
 
-A long run logs the same keys, in the same order, at every step, so entries are taken in column batches: consecutive
-entries of one kind with the same keys are kept as tuples of their values, and turned into columns (``zip``) and
-``array('d')`` extensions of the series at once. The per-entry Python work is a few dictionary reads, which is what
+A long run logs the same keys at every step, so entries are taken in batches: consecutive entries of one kind with
+the same keys are collected, then each key's values are pulled out at once (``map(itemgetter(key), entries)``) and
+added to its series as ``array('d')`` extensions. The per-entry Python work is a few dictionary reads, which is what
 lets a 100,000-step run open in a fraction of a second. A batch ends when the keys change, when a step does not
-follow the previous one, and at the end of each read, so every series still gets its points in step order and a
+follow the previous one, and at the end of each read, so every series still gets its points in step order, and a
 resumed run (steps going back) drops what it logs again.
 """
 

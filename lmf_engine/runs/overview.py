@@ -12,7 +12,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from lmf_engine.monitor.records import SYSTEM_FILE
 
 from .progress import is_number, parse_duration
 from .record import RUN_FILE, TRAINER_LOG_FILE
-from .run_config import CachedConfig
+from .run_config import CachedConfig, RunConfigError
 from .store import TRAINER_STATE_FILE, RunInfo, is_run_dir, open_run
 from .system_history import GpuPeak
 from .tail import FileTail, TailState, json_objects
@@ -106,23 +108,39 @@ class _Losses:
     eval_loss: float | None = None
     elapsed_s: float | None = None
 
-    def take(self, line: dict[str, Any]) -> None:
-        step = line.get("current_steps", line.get("step"))
-        if is_number(step):
-            self.step = int(step)
-        total = line.get("total_steps", line.get("max_steps"))
-        if is_number(total):
-            self.total_steps = int(total)
-        loss = _finite(line.get("loss"))
-        if loss is not None:
-            self.last_loss = loss
-            self.best_loss = loss if self.best_loss is None else min(self.best_loss, loss)
-        eval_loss = _finite(line.get("eval_loss"))
-        if eval_loss is not None:
-            self.eval_loss = eval_loss
-        elapsed = parse_duration(line.get("elapsed_time"))
-        if elapsed is not None:
-            self.elapsed_s = elapsed
+    def take(self, lines: list[dict[str, Any]]) -> None:
+        """Take logged lines (trainer_log.jsonl lines, or trainer_state.json's log history), in order.
+
+        Each key's values are pulled out of all the lines at once: a long run's first read stays cheap.
+        """
+        if not lines:
+            return
+        losses = [loss for loss in map(methodcaller("get", "loss"), lines) if _finite(loss) is not None]
+        if losses:
+            low = min(losses)
+            self.last_loss = float(losses[-1])
+            self.best_loss = float(low) if self.best_loss is None else min(self.best_loss, float(low))
+        self.eval_loss = _last(lines, "eval_loss", _finite, self.eval_loss)
+        self.step = _last(lines, ("current_steps", "step"), _int, self.step)
+        self.total_steps = _last(lines, ("total_steps", "max_steps"), _int, self.total_steps)
+        self.elapsed_s = _last(lines, "elapsed_time", parse_duration, self.elapsed_s)
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if is_number(value) else None
+
+
+def _last(
+    lines: list[dict[str, Any]], keys: str | tuple[str, ...], convert: Callable[[Any], Any], default: Any
+) -> Any:
+    """The converted value of the last line that has one of ``keys`` (a value ``convert`` makes None is skipped)."""
+    names = (keys,) if isinstance(keys, str) else keys
+    for line in reversed(lines):
+        for name in names:
+            value = convert(line.get(name))
+            if value is not None:
+                return value
+    return default
 
 
 class _RunTracker:
@@ -145,7 +163,11 @@ class _RunTracker:
     def row(self, now: float, wall: float) -> RunRow:
         """Bring the tracker up to date and return the run's row; raises on a folder it cannot read."""
         info = self._refresh_info(now)
-        self._config.refresh()
+        try:
+            self._config.refresh()
+            config_error = None
+        except (RunConfigError, OSError) as err:  # the run is still there: show it, with what is wrong
+            config_error = str(err)
         self._refresh_log()
         self._refresh_system()
         self._refresh_extra()
@@ -179,6 +201,7 @@ class _RunTracker:
             row.duration_s = losses.elapsed_s if losses.elapsed_s is not None else self._extra.get("runtime")
             if row.duration_s is not None and self._log.mtime is not None:
                 row.started_at = self._log.mtime - row.duration_s
+        row.error = row.error or config_error
         return row
 
     def _refresh_info(self, now: float) -> RunInfo:
@@ -210,9 +233,7 @@ class _RunTracker:
         elif state is not TailState.GROWN:
             return
         for block in self._log.chunks():
-            take = self._losses.take
-            for line in json_objects(block):
-                take(line)
+            self._losses.take(json_objects(block))
 
     def _refresh_system(self) -> None:
         state = self._system.check()
@@ -238,10 +259,8 @@ class _RunTracker:
         state = _read_json(self.path / TRAINER_STATE_FILE)
         if isinstance(state, dict):
             losses = _Losses()
-            for entry in state.get("log_history") or ():
-                if isinstance(entry, dict):
-                    losses.take(entry)
-            losses.take({"step": state.get("global_step"), "max_steps": state.get("max_steps")})
+            losses.take([entry for entry in state.get("log_history") or () if isinstance(entry, dict)])
+            losses.take([{"step": state.get("global_step"), "max_steps": state.get("max_steps")}])
             extra["losses"] = losses
         results = _read_json(self.path / ALL_RESULTS_FILE)
         if isinstance(results, dict):

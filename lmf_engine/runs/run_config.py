@@ -88,8 +88,9 @@ def config_default(key: str) -> Any:
 
 
 def effective_batch(values: dict[str, Any], num_processes: int | None) -> int | None:
-    """Samples per optimizer step: per-device batch x gradient accumulation x processes; None when not known."""
-    if not num_processes:
+    """Samples per optimizer step: per-device batch x gradient accumulation x processes; None when not known (no
+    config values, or no number of processes). A key the values lack counts as its default."""
+    if not values or not num_processes:
         return None
     numbers = []
     for key in ("per_device_train_batch_size", "gradient_accumulation_steps"):

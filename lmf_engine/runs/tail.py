@@ -109,6 +109,9 @@ class FileTail:
         except FileNotFoundError:
             return
         try:
+            st = os.fstat(handle.fileno())
+            if self._stamp is not None and (st.st_dev, st.st_ino) != self._stamp[:2]:
+                return  # replaced since check(): the next check() restarts
             handle.seek(self.offset)
             pending = b""
             while True:

@@ -75,8 +75,8 @@ def test_only_new_bytes_are_read_and_a_half_written_line_waits(tmp_path: Path) -
     with open(run / "events.jsonl", "a") as handle:
         handle.write(line[:20])
     with open(run / "stdout.log", "a") as handle:
-        handle.write("\nhalf a li")
-    history.refresh()
+        handle.write("half a li")
+    assert history.refresh() is False  # half lines are not news
     assert len(history.series["loss"]) == 15 and history.stdout[-1] != "half a li"
     with open(run / "events.jsonl", "a") as handle:
         handle.write(line[20:] + "\n")
@@ -205,14 +205,18 @@ def test_incremental_summary_and_peak_equal_the_summary_of_all_samples(tmp_path:
     assert GpuPeak().peak_mb is None
 
 
-def test_samples_per_s_needs_the_number_of_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["no queued event", "broken config"])
+def test_samples_per_s_needs_the_number_of_processes_and_the_batch(tmp_path: Path, damage: str) -> None:
     run = write_fake_run(tmp_path / "run", 10)
-    lines = (run / "events.jsonl").read_text().splitlines(keepends=True)
-    (run / "events.jsonl").write_text("".join(lines[1:]))  # no queued event
+    if damage == "no queued event":
+        lines = (run / "events.jsonl").read_text().splitlines(keepends=True)
+        (run / "events.jsonl").write_text("".join(lines[1:]))
+    else:
+        (run / "config.yaml").write_text("per_device_train_batch_size: [unclosed\n")
     history = RunHistory(run)
     history.refresh()
     assert "samples_per_s" not in history.series and history.progress.samples_per_s is None
-    assert len(history.series["tokens_per_s"]) == 10
+    assert len(history.series["tokens_per_s"]) == 10 and len(history.series["loss"]) == 10
 
 
 def test_stdout_shows_what_a_terminal_shows_of_progress_bars(tmp_path: Path) -> None:

@@ -84,6 +84,12 @@ def test_a_llamafactory_folder_without_trainer_log_or_args(tmp_path: Path) -> No
     assert row.duration_s == results["train_runtime"]
 
 
+def test_a_broken_config_keeps_the_row_with_the_error(runs_root: Path) -> None:
+    (runs_root / "live" / "config.yaml").write_text("stage: [sft\n")
+    live = _by_name(RunsOverview(runs_root).refresh())["live"]
+    assert (live.state, live.step, live.stage) == ("running", 20, None) and "not valid YAML" in live.error
+
+
 def test_rows_are_newest_first(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     for name, started in (("old", 100.0), ("new", 300.0), ("mid", 200.0)):
