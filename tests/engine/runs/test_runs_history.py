@@ -162,6 +162,17 @@ def test_a_live_llamafactory_folder_grows(tmp_path: Path) -> None:
     assert history.progress.step == 30 and list(history.series["loss"].steps) == [5, 10, 15, 20, 25, 30]
 
 
+@pytest.mark.parametrize("stage", ["sft", "pt", "dpo", "kto", "rm", "ppo"])
+def test_fake_run_configs_are_valid_configs(tmp_path: Path, stage: str) -> None:
+    from lmf_engine.config import load_config
+
+    run = write_fake_run(tmp_path / stage, 3, stage=stage, eval_every=2, finetuning_type="freeze")
+    config = load_config(run / "config.yaml")
+    assert (config.finetuning.stage, config.training.max_steps) == (stage, 3)
+    out = write_fake_lf_run(tmp_path / f"lf-{stage}", 3, stage=stage)
+    assert load_config(out / "training_args.yaml").finetuning.stage == stage
+
+
 def test_a_lost_run_reads_as_failed(tmp_path: Path) -> None:
     history = RunHistory(write_fake_run(tmp_path / "run", 5, state="lost"))
     history.refresh()
