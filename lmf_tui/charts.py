@@ -9,8 +9,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from lmf_engine.runs.downsample import minmax, smooth
 from rich.text import Text
+
+from lmf_engine.runs.downsample import minmax, smooth
 
 RGB = tuple[int, int, int]
 SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -48,6 +49,11 @@ class ChartSpec:
     x_label: str = "step"
     legend: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def warm_up_charts() -> None:
+    """Import plotext (a third of a second) ahead of the first chart; called from a worker thread."""
+    import textual_plotext.plot  # noqa: F401
 
 
 def _faint(color: RGB, background: RGB) -> RGB:

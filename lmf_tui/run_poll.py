@@ -21,6 +21,8 @@ from .charts import ChartLine, ChartSpec, Palette, build_chart
 MAIN_METRICS = ("loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "samples_per_s")
 """Charts shown first, in this order; every other logged scalar follows in name order."""
 HIDDEN_METRICS = frozenset({"epoch", "step", "t", "total_flos", "num_input_tokens_seen", "train_runtime"})
+READ_BUDGET_S = 0.2
+"""A poll reads the run's files for about this long at most; a long run's curves fill in over a few polls."""
 SUMMARY_PREFIX = "train_"
 """transformers logs the whole run's figures once at its end (train_loss, train_runtime...): not charted."""
 SHOWN_EVENTS = 300
@@ -29,9 +31,13 @@ SHOWN_STDOUT = 300
 
 @dataclass(frozen=True)
 class ChartRequest:
-    """How the view wants its charts: the size of each chart widget, the options and the colours."""
+    """How the view wants its charts: the size of each chart widget in view, and for charts not shown yet the size
+    they will have and how many of them will be in view (built now, so that they appear drawn), the options and the
+    colours."""
 
     sizes: dict[str, tuple[int, int]]
+    new_size: tuple[int, int] | None
+    new_count: int
     smoothing: float
     log_y: bool
     palette: Palette
@@ -52,6 +58,7 @@ class PollResult:
     checkpoints: list[str] = field(default_factory=list)
     system_summary: SystemSummary | None = None
     latest_system: SystemSample | None = None
+    complete: bool = True
     error: str | None = None
 
 
@@ -118,26 +125,31 @@ class RunPoller:
 
     def poll(self, request: ChartRequest) -> PollResult:
         """Read the run's new lines, then rebuild each chart whose data, size or options changed."""
-        changed = self.history.refresh() or self.first
+        changed = self.history.refresh(budget_s=READ_BUDGET_S) or self.first
         self.first = False
         series = self.all_series()
         names = metric_order(list(series))
         result = PollResult(self.generation, self.history.info, self.history.progress, names)
+        result.complete = self.history.complete
         if changed:
             result.events = self._new_events()
             result.stdout = self._new_stdout()
             result.checkpoints = list(self.history.checkpoints)
             result.system_summary = self.history.system_summary
             result.latest_system = self.history.system[-1] if self.history.system else None
+        new = [name for name in names if name not in request.sizes and name not in self.versions]
+        sizes = dict(request.sizes)
+        if request.new_size is not None:
+            sizes.update((name, request.new_size) for name in new[: request.new_count])
         for name in names:
-            size = request.sizes.get(name)
+            size = sizes.get(name)
             if size is None:
                 continue
-            key = (len(series[name]), size, request.smoothing, request.log_y)
+            key = (len(series[name]), size, request.smoothing, request.log_y, result.complete)
             if not request.force and self.built.get(name) == key and name in self.versions:
                 continue
             spec = ChartSpec(
-                title=name,
+                title=name if result.complete else f"{name} · loading",
                 lines=(ChartLine(name, series[name].steps, series[name].values),),
                 palette=request.palette,
                 log_y=request.log_y,
@@ -154,7 +166,7 @@ def poll_safely(poller: RunPoller, request: ChartRequest) -> PollResult:
     """:meth:`RunPoller.poll`, turning a folder that vanished or cannot be read into a result with the error."""
     try:
         return poller.poll(request)
-    except OSError as exc:
+    except (OSError, LookupError, ValueError) as exc:
         return PollResult(poller.generation, None, None, [], error=f"{poller.run_dir}: {exc}")
 
 

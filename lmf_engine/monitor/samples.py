@@ -25,9 +25,12 @@ from typing import Any
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int:
+        return float(value)
+    return None
 
 
 @dataclass
@@ -74,11 +77,7 @@ class GpuSample:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GpuSample:
-        numbers = {
-            f.name: _float(data.get(f.name))
-            for f in dataclasses.fields(cls)
-            if f.name not in ("index", "name", "uuid", "processes")
-        }
+        numbers = {name: _float(data.get(name)) for name in GPU_NUMBERS}
         processes = [GpuProcess.from_dict(p) for p in data.get("processes") or () if isinstance(p, dict)]
         return cls(
             index=int(data.get("index") or 0),
@@ -106,10 +105,16 @@ class HostSample:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HostSample:
-        values: dict[str, Any] = {f.name: _float(data.get(f.name)) for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {name: _float(data.get(name)) for name in HOST_FIELDS}
         count = data.get("cpu_count")
         values["cpu_count"] = int(count) if isinstance(count, int) and not isinstance(count, bool) else None
         return cls(**values)
+
+
+GPU_NUMBERS = tuple(
+    f.name for f in dataclasses.fields(GpuSample) if f.name not in ("index", "name", "uuid", "processes")
+)
+HOST_FIELDS = tuple(f.name for f in dataclasses.fields(HostSample))
 
 
 @dataclass

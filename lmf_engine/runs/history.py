@@ -87,6 +87,8 @@ class RunHistory:
         self._info_stamps = self._info_files()
         self._info_checked = time.monotonic()
         self._dir_mtime: int | None = None
+        self.complete = True
+        """False when the last :meth:`refresh` ran out of its time budget before the end of the files."""
 
     @property
     def series(self) -> dict[str, Series]:
@@ -103,18 +105,22 @@ class RunHistory:
         """The system samples kept: at most ``max_samples``, spread evenly over the run, the newest last."""
         return self._samples.samples
 
-    def refresh(self) -> bool:
+    def refresh(self, budget_s: float | None = None) -> bool:
         """Read what the run folder gained since the last call; True when anything changed.
 
-        Raises FileNotFoundError when the run folder is gone.
+        With ``budget_s`` the log and the system samples are read for about that long at most, in whole blocks from
+        the start, and :attr:`complete` is False until a later call has read the rest: a long run's curves can be
+        shown as they load, as TensorBoard shows its event files. Raises FileNotFoundError when the folder is gone.
         """
         if not self.run_dir.is_dir():
             raise FileNotFoundError(2, "the run folder is gone", str(self.run_dir))
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        self.complete = True
         changed = self._refresh_info()
         if not self._config_read:
             self._read_config()
-        changed = self._refresh_log() or changed
-        changed = self._refresh_system() or changed
+        changed = self._refresh_log(deadline) or changed
+        changed = self._refresh_system(deadline) or changed
         changed = self._refresh_stdout() or changed
         return self._refresh_checkpoints() or changed
 
@@ -146,7 +152,12 @@ class RunHistory:
 
     # --- events.jsonl / trainer_log.jsonl -------------------------------------------------------------------
 
-    def _refresh_log(self) -> bool:
+    def _out_of_time(self, deadline: float | None) -> bool:
+        if deadline is not None and time.monotonic() > deadline:
+            self.complete = False
+        return not self.complete
+
+    def _refresh_log(self, deadline: float | None) -> bool:
         state = self._log.check()
         if state is TailState.RESTARTED:
             self._metrics.clear()
@@ -161,12 +172,16 @@ class RunHistory:
                 self._metrics.take_events(json_objects(block), self.events)
             else:
                 self._metrics.take_trainer_log(json_objects(block))
+            if self._out_of_time(deadline):
+                break
         self.progress = self._metrics.progress(None if self._from_events else self._log.mtime)
         return read
 
     # --- system.jsonl, stdout.log, checkpoints --------------------------------------------------------------
 
-    def _refresh_system(self) -> bool:
+    def _refresh_system(self, deadline: float | None) -> bool:
+        if not self.complete:
+            return False
         state = self._system_tail.check()
         if state is TailState.RESTARTED:
             self._samples.clear()
@@ -180,6 +195,8 @@ class RunHistory:
                 sample = SystemSample.from_dict(data)
                 self._samples.add(sample)
                 self._summary.add(sample)
+            if self._out_of_time(deadline):
+                break
         self.system_summary = self._summary.summary()
         return read
 

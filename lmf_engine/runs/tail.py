@@ -45,6 +45,8 @@ class FileTail:
         self.mtime: float | None = None
         self._stamp: tuple[int, int, int, int] | None = None
         self._check = b""
+        self.drained = True
+        """False while a reader stopped taking :meth:`chunks` before the end of the file (the next check is GROWN)."""
 
     def reset(self) -> None:
         """Start again from the beginning of the file at the next read."""
@@ -71,7 +73,7 @@ class FileTail:
         stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         previous = self._stamp
         if stamp == previous:
-            return TailState.SAME
+            return TailState.SAME if self.drained else TailState.GROWN
         if previous is None:
             self._stamp = stamp
             return TailState.GROWN if st.st_size > self.offset else TailState.SAME
@@ -114,9 +116,11 @@ class FileTail:
                 return  # replaced since check(): the next check() restarts
             handle.seek(self.offset)
             pending = b""
+            self.drained = False
             while True:
                 data = handle.read(chunk_bytes)
                 if not data:
+                    self.drained = True
                     return
                 data = pending + data if pending else data
                 end = data.rfind(b"\n") + 1

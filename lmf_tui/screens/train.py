@@ -113,7 +113,7 @@ class TrainScreen(WorkbenchScreen):
         configs = [(workspace.display(path), path) for path in workspace.configs()]
         yield Header()
         with Horizontal(id="train-body"):
-            yield LaunchPanel(configs, find_launch_configs(workspace.root), id="launch")
+            yield LaunchPanel(configs, id="launch")
             yield RunView(side=GpuPanel(self.workbench.sampler, id="gpu-panel"), id="run-view")
         yield Footer(show_command_palette=False)
 
@@ -121,6 +121,8 @@ class TrainScreen(WorkbenchScreen):
         self.query_one(LaunchPanel).select_config(self.workbench.config_path)
         self.set_interval(2.0, self._show_gpus)
         self.run_worker(self._attach_target, thread=True, description="Finding the workspace's runs")
+        root = self.workbench.workspace.root
+        self.run_worker(lambda: find_launch_configs(root), thread=True, description="Finding launch configs")
 
     def on_screen_resume(self) -> None:
         panel = self.query_one(LaunchPanel)
@@ -143,7 +145,9 @@ class TrainScreen(WorkbenchScreen):
         if event.state is not WorkerState.SUCCESS:
             return
         result = event.worker.result
-        if event.worker.description == "Finding the workspace's runs":
+        if event.worker.description == "Finding launch configs":
+            self.query_one(LaunchPanel).offer_launch_configs(result)
+        elif event.worker.description == "Finding the workspace's runs":
             if result is not None and not self.attached:
                 self.watch_run(result)
         elif isinstance(result, Planned) and event.worker.group == "start":

@@ -33,11 +33,11 @@ class LaunchPanel(VerticalScroll):
     class Changed(Message):
         """An option changed."""
 
-    def __init__(self, configs: list[tuple[str, Path]], launch_configs: list[LaunchConfigFile], **kwargs: Any) -> None:
+    def __init__(self, configs: list[tuple[str, Path]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.border_title = "Launch"
         self.configs = configs
-        self.launch_configs = launch_configs
+        self.launch_configs: list[LaunchConfigFile] = []
         self.gpu_indices: tuple[int, ...] = ()
         self.gpus_shown = False
 
@@ -52,13 +52,18 @@ class LaunchPanel(VerticalScroll):
         yield SelectionList[int](id="launch-gpus")
         yield Static("reading GPUs…", id="launch-no-gpu", markup=False)
         yield Label("Accelerate / DeepSpeed / FSDP config")
-        choices = [(f"{c.kind}: {c.path.name}", str(c.path)) for c in self.launch_configs]
-        yield Select(choices, prompt="none (one process, or plain multi-GPU)", id="launch-accelerate")
+        yield Select([], prompt="none (one process, or plain multi-GPU)", id="launch-accelerate")
         yield Static("", id="launch-preview")
         yield Button("Start run (ctrl+r)", variant="primary", id="launch-start")
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).display = False
+
+    def offer_launch_configs(self, found: list[LaunchConfigFile]) -> None:
+        """The accelerate / DeepSpeed / FSDP configs found in the workspace (read in a worker)."""
+        self.launch_configs = found
+        choices = [(f"{c.kind}: {c.path.name}", str(c.path)) for c in found]
+        self.query_one("#launch-accelerate", Select).set_options(choices)
 
     def select_config(self, path: Path | None) -> None:
         """Choose ``path`` in the config list (added when it is not a workspace config)."""

@@ -46,8 +46,11 @@ class MetricChart(Widget):
 
     @property
     def stale(self) -> bool:
-        """True when the widget's size differs from the one its chart was built for."""
-        return self.built_size != (self.size.width, self.size.height)
+        """True when the chart was built for another size (one column narrower is fine: a column is left blank)."""
+        if self.built_size is None:
+            return True
+        width, height = self.built_size
+        return height != self.size.height or not 0 <= self.size.width - width <= 1
 
     def render(self) -> RenderResult:
         return self.text

@@ -22,12 +22,15 @@ from lmf_engine.runs.progress import Progress
 from lmf_engine.runs.record import CONFIG_FILE
 from lmf_engine.runs.store import RunInfo
 
-from ..charts import SMOOTHING_STEPS
+from ..charts import SMOOTHING_STEPS, warm_up_charts
 from ..run_poll import ChartRequest, PollResult, RunPoller, elapsed_text, poll_safely
 from .gpu_panel import GpuPanel
 from .metric_chart import MetricChart, palette_from_theme
 
 POLL_S = 0.5
+GRID_COLUMNS = 3
+GRID_GUTTER = 1
+CHART_ROWS = 12
 CHARTS_S = 1.0
 """Charts are rebuilt at most this often (progress, events and stdout follow every poll)."""
 STATE_STYLES = {
@@ -103,7 +106,7 @@ class RunView(Vertical):
     RunView #run-error { display: none; height: auto; max-height: 12; color: $error; padding: 0 1;
         border: round $error; }
     RunView.-failed #run-error { display: block; }
-    RunView #charts { height: 2fr; min-height: 10; }
+    RunView #charts { height: 2fr; min-height: 10; scrollbar-gutter: stable; }
     RunView #chart-grid { grid-size: 3; grid-gutter: 0 1; height: auto; grid-rows: 12; }
     RunView #run-bottom { height: 1fr; min-height: 8; }
     RunView #run-bottom TabbedContent { width: 1fr; }
@@ -152,6 +155,7 @@ class RunView(Vertical):
                 yield self.side
 
     def on_mount(self) -> None:
+        self.run_worker(warm_up_charts, thread=True, description="Loading the chart library")
         self.set_interval(POLL_S, self.poll)
         self.query_one("#chart-grid", Grid).can_focus = False
 
@@ -170,7 +174,7 @@ class RunView(Vertical):
         config = run_dir / CONFIG_FILE if run_dir is not None else None
         text = config.read_text(encoding="utf-8", errors="replace") if config and config.is_file() else ""
         self.query_one("#run-config", Static).update(text or "No config.yaml in this run folder.")
-        self.poll()
+        self.call_after_refresh(self.poll)
 
     def cycle_smoothing(self) -> float:
         """Next smoothing weight (0 = raw curves); returns it."""
@@ -191,21 +195,38 @@ class RunView(Vertical):
         """The sizes of the charts in view: charts scrolled out of view are built when they come into view."""
         area = self.query_one("#charts").region
         return {
-            chart.metric: (chart.size.width, chart.size.height)
+            chart.metric: chart.built_size
+            if chart.built_size and not chart.stale
+            else (chart.size.width, chart.size.height)
             for chart in self.query(MetricChart)
             if chart.size.width > 0 and chart.size.height > 0 and chart.region.overlaps(area)
         }
+
+    def _new_chart_room(self) -> tuple[tuple[int, int] | None, int]:
+        """The size a chart mounted now will get (the narrowest column of the grid) and how many fit in view."""
+        grid = self.query_one("#chart-grid", Grid)
+        if grid.query(MetricChart) or grid.size.width < GRID_COLUMNS:
+            return None, 0
+        width = (grid.size.width - GRID_GUTTER * (GRID_COLUMNS - 1)) // GRID_COLUMNS
+        rows = max(1, -(-self.query_one("#charts").size.height // CHART_ROWS))
+        return (width, CHART_ROWS), rows * GRID_COLUMNS
 
     def poll(self) -> None:
         """Start a poll of the run in a worker thread, unless one is still running."""
         if self.poller is None or self.polling:
             return
         self.polling = True
-        charts_due = self.options_changed or time.monotonic() - self.charts_at >= CHARTS_S
-        if charts_due:
+        sizes = self._chart_sizes()
+        waiting = any(c.built_size is None or c.stale for c in self.query(MetricChart) if c.metric in sizes)
+        if not (self.options_changed or waiting or time.monotonic() - self.charts_at >= CHARTS_S):
+            sizes = {}
+        if sizes:
             self.charts_at = time.monotonic()
+        new_size, new_count = self._new_chart_room()
         request = ChartRequest(
-            sizes=self._chart_sizes() if charts_due else {},
+            sizes=sizes,
+            new_size=new_size,
+            new_count=new_count,
             smoothing=self.smoothing,
             log_y=self.log_y,
             palette=palette_from_theme(self.app.theme_variables),
@@ -233,6 +254,8 @@ class RunView(Vertical):
             self.poll()
             return
         self._show(result)
+        if not result.complete:
+            self.call_after_refresh(self.poll)
 
     def _show(self, result: PollResult) -> None:
         if result.error is not None:
@@ -243,16 +266,18 @@ class RunView(Vertical):
         self._show_failure(result)
         grid = self.query_one("#chart-grid", Grid)
         present = {chart.metric for chart in grid.query(MetricChart)}
-        missing = [name for name in result.metrics if name not in present]
+        missing = [MetricChart(name) for name in result.metrics if name not in present]
+        for chart in missing:
+            if chart.metric in result.charts:
+                chart.show(*result.charts[chart.metric])
         if missing:
-            grid.mount_all([MetricChart(name) for name in missing])
+            grid.mount_all(missing)
+        if any(chart.built_size is None for chart in missing):
             self.call_after_refresh(self.poll)
         charts = {chart.metric: chart for chart in grid.query(MetricChart)}
         for name, (text, size, empty) in result.charts.items():
-            if name in charts:
+            if name in charts and name in present:
                 charts[name].show(text, size, empty)
-        if any(chart.stale for chart in charts.values() if chart.size.width):
-            self.options_changed = True
         if result.events is not None:
             self._replace_log("#run-events", [format_event(event) for event in result.events])
         if result.stdout is not None:

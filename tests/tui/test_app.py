@@ -19,6 +19,8 @@ from lmf_tui.screens.config import ConfigScreen
 from lmf_tui.screens.datasets import DatasetsScreen
 from lmf_tui.screens.error import ErrorPanel
 from lmf_tui.screens.keys import KeysScreen
+from lmf_tui.screens.runs import RunsScreen
+from lmf_tui.screens.train import TrainScreen
 from lmf_tui.settings import load_settings
 
 HEAVY = ("torch", "transformers", "peft", "trl", "datasets")
@@ -34,9 +36,13 @@ async def test_number_keys_switch_screens(make_app: Callable[..., WorkbenchApp])
         assert isinstance(app.screen, ConfigScreen)
         await pilot.press("escape", "1")
         assert isinstance(app.screen, DatasetsScreen)
-        await pilot.press("4", "5")  # later screens have no key yet
-        assert isinstance(app.screen, DatasetsScreen)
-        assert set(app.MODES) == {"datasets", "template", "config"}
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, TrainScreen)
+        await pilot.press("escape", "5")
+        await settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+        assert set(app.MODES) == {"datasets", "template", "config", "train", "runs"}
 
 
 async def test_question_mark_lists_every_binding(make_app: Callable[..., WorkbenchApp]) -> None:

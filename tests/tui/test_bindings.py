@@ -28,9 +28,21 @@ def test_screens_take_their_bindings_from_the_data() -> None:
     assert [b.id for b in WorkbenchApp.BINDINGS] == [b.id for b in bindings_for("app")]  # type: ignore[union-attr]
 
 
-def test_no_number_key_for_later_screens() -> None:
-    numbers = {spec.keys for spec in KEYS if spec.keys.isdigit()}
-    assert numbers == {"1", "2", "3"}
+def test_a_number_key_for_each_screen() -> None:
+    numbers = {spec.keys: spec.action for spec in KEYS if spec.keys.isdigit()}
+    assert numbers == {
+        "1": "app.switch_mode('datasets')",
+        "2": "app.switch_mode('template')",
+        "3": "app.switch_mode('config')",
+        "4": "app.switch_mode('train')",
+        "5": "app.switch_mode('runs')",
+    }
+
+
+def test_keys_do_not_clash_within_a_screen() -> None:
+    for scope in ("train", "runs", "run", "compare"):
+        keys = [key for spec in KEYS if spec.scope in (scope, "app") for key in spec.keys.split(",")]
+        assert len(keys) == len(set(keys)), scope
 
 
 def test_check_keymap() -> None:

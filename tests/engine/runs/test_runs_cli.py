@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from runs_support import wait_for
 
 from lmf_engine.runs.record import read_run
 

@@ -288,3 +288,22 @@ def test_the_progress_event_carries_the_tokens_seen(tmp_path: Path) -> None:
     callback.on_step_end(args, state, SimpleNamespace())
     events = [e for e in read_events(tmp_path)[0] if e["kind"] == "progress"]
     assert "tokens" not in events[1] and events[2]["tokens"] == 4096 and events[2]["throughput"] > 0
+
+
+def test_a_refresh_with_a_time_budget_reads_on_where_it_stopped(tmp_path: Path) -> None:
+    run = write_fake_run(tmp_path / "run", 3000, eval_every=500)
+    whole = RunHistory(run)
+    whole.refresh()
+    assert whole.complete
+    partial = RunHistory(run)
+    partial.refresh(budget_s=0.0)
+    assert not partial.complete and 0 < len(partial.series["loss"]) < 3000
+    rounds = 1
+    while not partial.complete:
+        partial.refresh(budget_s=0.0)
+        rounds += 1
+    assert rounds > 2
+    assert list(partial.series["loss"].values) == list(whole.series["loss"].values)
+    assert partial.system_summary == whole.system_summary and len(partial.system) == len(whole.system)
+    assert partial.progress == whole.progress
+    assert not partial.refresh(budget_s=0.0) and partial.complete

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from runs_support import wait_for
 
 from lmf_engine.config import load_config
 from lmf_engine.runs.events import read_events
