@@ -41,3 +41,4 @@ bench:  ## figures against LLaMA-Factory 0.9.5 (benchmarks/reference_venv.sh cre
 	$(BIN)/python benchmarks/chat.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/tui.py
+	$(BIN)/python benchmarks/run_history.py
