@@ -5,11 +5,12 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from lmf_engine.monitor.sampler import Sampler, open_sampler
 from textual.app import App
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.theme import Theme
+
+from lmf_engine.monitor.sampler import Sampler, open_sampler
 
 from .bindings import bindings_for
 from .palette import PaletteCommand, WorkbenchCommands

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lmf_engine.runs.compare import aligned, config_differences
 from rich.text import Text
 
+from lmf_engine.runs.compare import aligned, config_differences
 from lmf_engine.runs.history import RunHistory
 
 from .charts import ChartLine, ChartSpec, Palette, build_chart
@@ -81,6 +81,8 @@ class ComparePoller:
             if name not in series:
                 result.left_out.setdefault(name, f"logs no {metric}")
         colors = request.palette.lines
+        reasons = set(result.left_out.values())
+        reason = f": every run {reasons.pop()}" if len(reasons) == 1 and not points else ""
         lines = tuple(
             ChartLine(name, xs, ys, colors[self.names.index(name) % len(colors)]) for name, (xs, ys) in points.items()
         )
@@ -92,7 +94,7 @@ class ComparePoller:
             smoothing=request.smoothing,
             x_label=request.axis,
             legend=True,
-            notes=(f"no run has {metric} by {request.axis}",),
+            notes=(f"no run has {metric} by {request.axis}{reason}",),
         )
         result.chart = build_chart(spec, *request.size)
         return result

@@ -6,11 +6,11 @@ first). The table is refreshed every second by a worker that reads only what the
 
 from pathlib import Path
 
-from lmf_engine.runs.overview import RunRow, RunsOverview
 from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, WorkerState
 
+from lmf_engine.runs.overview import RunRow, RunsOverview
 from lmf_engine.runs.store import RunInfo, RunNotFoundError, RunStateError, delete_run, is_run_dir, open_run
 
 from ..bindings import bindings_for

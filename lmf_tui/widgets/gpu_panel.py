@@ -2,10 +2,10 @@
 
 from typing import TYPE_CHECKING, Any
 
-from lmf_engine.monitor.panel import render_panel
 from textual.message import Message
 from textual.widgets import Static
 
+from lmf_engine.monitor.panel import render_panel
 from lmf_engine.monitor.samples import SystemSample
 
 if TYPE_CHECKING:

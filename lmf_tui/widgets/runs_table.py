@@ -5,9 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lmf_engine.runs.overview import RunRow
 from rich.text import Text
 from textual.widgets import DataTable
+
+from lmf_engine.runs.overview import RunRow
 
 from ..run_poll import elapsed_text
 
