@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.text import Text
 
 from lmf_engine.monitor.samples import SystemSample, SystemSummary
+from lmf_engine.runs.describe import format_event
 from lmf_engine.runs.history import RunHistory
 from lmf_engine.runs.progress import Progress
 from lmf_engine.runs.series import Series
@@ -44,6 +45,14 @@ class ChartRequest:
     force: bool = False
 
 
+@dataclass(frozen=True)
+class LogUpdate:
+    """Lines for a log view: to add at its end, or (``replace``) to show instead of what it holds."""
+
+    lines: list[str]
+    replace: bool
+
+
 @dataclass
 class PollResult:
     """What changed in the run since the last poll. ``charts`` maps a metric to its text and size."""
@@ -53,8 +62,8 @@ class PollResult:
     progress: Progress | None
     metrics: list[str]
     charts: dict[str, tuple[Text, tuple[int, int], bool]] = field(default_factory=dict)
-    events: list[dict] | None = None
-    stdout: list[str] | None = None
+    events: LogUpdate | None = None
+    stdout: LogUpdate | None = None
     checkpoints: list[str] = field(default_factory=list)
     system_summary: SystemSummary | None = None
     latest_system: SystemSample | None = None
@@ -104,19 +113,30 @@ class RunPoller:
         self.versions: dict[str, int] = {}
         self.first = True
 
-    def _new_events(self) -> list[dict] | None:
-        events = list(self.history.events)
-        if events and events[-1] is self.last_event:
-            return None
+    def _new_events(self) -> LogUpdate | None:
+        """The events since the last poll (the history keeps the same event objects, so identity tells them)."""
+        events = list(self.history.events)[-SHOWN_EVENTS:]
+        last = self.last_event
         self.last_event = events[-1] if events else None
-        return events[-SHOWN_EVENTS:]
-
-    def _new_stdout(self) -> list[str] | None:
-        lines = list(self.history.stdout)[-SHOWN_STDOUT:]
-        if lines == self.stdout_shown:
+        if events and events[-1] is last:
             return None
-        self.stdout_shown = lines
-        return lines
+        if last is not None:
+            for index in range(len(events) - 1, -1, -1):
+                if events[index] is last:
+                    return LogUpdate([format_event(e) for e in events[index + 1 :]], replace=False)
+        return LogUpdate([format_event(e) for e in events], replace=True)
+
+    def _new_stdout(self) -> LogUpdate | None:
+        """The lines of stdout.log since the last poll: where the shown tail reappears, what follows it."""
+        lines = list(self.history.stdout)[-SHOWN_STDOUT:]
+        shown, self.stdout_shown = self.stdout_shown, lines
+        if lines == shown:
+            return None
+        for start in range(len(shown)):
+            overlap = len(shown) - start
+            if shown[start:] == lines[:overlap]:
+                return LogUpdate(lines[overlap:], replace=False)
+        return LogUpdate(lines, replace=True)
 
     def all_series(self) -> dict[str, Series]:
         series = {name: s for name, s in self.history.series.items() if len(s)}

@@ -17,13 +17,12 @@ from textual.widgets import Log, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from lmf_engine.monitor.samples import SystemSummary
-from lmf_engine.runs.describe import format_event
 from lmf_engine.runs.progress import Progress
 from lmf_engine.runs.record import CONFIG_FILE
 from lmf_engine.runs.store import RunInfo
 
 from ..charts import SMOOTHING_STEPS, warm_up_charts
-from ..run_poll import ChartRequest, PollResult, RunPoller, elapsed_text, poll_safely
+from ..run_poll import ChartRequest, LogUpdate, PollResult, RunPoller, elapsed_text, poll_safely
 from .gpu_panel import GpuPanel
 from .metric_chart import MetricChart, palette_from_theme
 
@@ -279,9 +278,9 @@ class RunView(Vertical):
             if name in charts and name in present:
                 charts[name].show(text, size, empty)
         if result.events is not None:
-            self._replace_log("#run-events", [format_event(event) for event in result.events])
+            self._write_log("#run-events", result.events)
         if result.stdout is not None:
-            self._replace_log("#run-stdout", result.stdout)
+            self._write_log("#run-stdout", result.stdout)
         if result.system_summary is not None:
             self.query_one("#run-system", Static).update(summary_text(result.system_summary))
         if result.checkpoints or result.events is not None:
@@ -304,14 +303,18 @@ class RunView(Vertical):
             )
             self.query_one("#run-error", Static).update(text)
 
-    def _replace_log(self, selector: str, lines: list[str]) -> None:
+    def _write_log(self, selector: str, update: LogUpdate) -> None:
+        """Add the new lines (or show others instead), following the tail unless the user scrolled up."""
         log = self.query_one(selector, Log)
         at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
-        offset = log.scroll_y
-        log.clear()
-        log.write_lines(lines, scroll_end=at_end)
-        if not at_end:
-            log.scroll_to(y=offset, animate=False)
+        if update.replace:
+            offset = log.scroll_y
+            log.clear()
+            log.write_lines(update.lines, scroll_end=at_end)
+            if not at_end:
+                log.scroll_to(y=offset, animate=False)
+        elif update.lines:
+            log.write_lines(update.lines, scroll_end=at_end)
 
 
 class RunPolled(Message):
