@@ -129,6 +129,8 @@ import psutil
 from lmf_tui.app import WorkbenchApp
 from lmf_tui.settings import Settings
 from lmf_tui.widgets.metric_chart import MetricChart
+from lmf_tui.widgets.run_view import RunView
+from lmf_tui.widgets.runs_table import RunsTable
 from lmf_tui.workspace import Workspace
 
 marks = {}
@@ -148,11 +150,24 @@ async def main() -> None:
     app = WorkbenchApp(Workspace(Path(sys.argv[1])), Settings(path=None))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        marks["pressed"] = time.time()
-        await pilot.press("4")
+        if sys.argv[2] == "runs":
+            await pilot.press("5")
+            while not app.screen.query(RunsTable) or not app.screen.query_one(RunsTable).row_count:
+                await asyncio.sleep(0.005)
+            await pilot.pause(0.5)
+            marks["pressed"] = time.time()
+            await pilot.press("enter")
+        else:
+            marks["pressed"] = time.time()
+            await pilot.press("4")
         while "first_chart" not in marks:
             await asyncio.sleep(0.002)
         marks["rss_mb"] = psutil.Process().memory_info().rss / 2**20
+        view = app.screen.query_one(RunView)
+        while view.poller is None or not view.poller.history.complete or view.polling:
+            await asyncio.sleep(0.01)
+        marks["loaded"] = time.time()
+        marks["loaded_rss_mb"] = psutil.Process().memory_info().rss / 2**20
     print(json.dumps(marks))
 
 
@@ -264,8 +279,10 @@ def open_run(args: argparse.Namespace) -> None:
 
     def median(route: str, steps: int, what: str) -> float:
         runs = results[route, steps]
-        if what == "rss_mb":
-            return statistics.median(r["rss_mb"] for r in runs)
+        if what.endswith("rss_mb"):
+            return statistics.median(r[what] for r in runs)
+        if what == "loaded":
+            return statistics.median(r["loaded"] - r["pressed"] for r in runs)
         return statistics.median(r["first_chart"] - r[what] for r in runs)
 
     big, small = sizes
@@ -276,6 +293,8 @@ def open_run(args: argparse.Namespace) -> None:
             ("first chart painted, from the key press", "pressed", "s"),
             ("first chart painted, from process launch", "launched", "s"),
             ("UI process RSS then", "rss_mb", "MB"),
+            ("every curve loaded, from the key press", "loaded", "s"),
+            ("UI process RSS then", "loaded_rss_mb", "MB"),
         ):
             a, b = median(route, big, what), median(route, small, what)
             print(f"{where + ': ' + label:<60} {a:>9.3f} {unit:<5} {b:>9.3f} {unit:<5} {a / b:>5.2f}x")
