@@ -5,6 +5,7 @@ group or spawning a child can take a moment) and reports back with a notificatio
 """
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,22 @@ def ask_stop(screen: "WorkbenchScreen", info: RunInfo) -> None:
         screen.notify(f"run {info.name} is {info.state}: nothing to stop", severity="warning")
         return
 
+    message = f"{info.path}\nThe trainer finishes its current step, saves a checkpoint and ends 'stopped'."
+    confirm_then(
+        screen, f"Stop run {info.name}?", message, "Stop it", lambda: _stop(info), f"Stopping run {info.name}"
+    )
+
+
+def confirm_then(
+    screen: "WorkbenchScreen", title: str, message: str, yes: str, work: Callable[[], object], description: str
+) -> None:
+    """Ask a yes/no question; on yes run ``work`` in a thread worker (a text it returns is shown)."""
+
     def answered(answer: str | None) -> None:
         if answer == "yes":
-            screen.run_worker(lambda: _stop(info), thread=True, description=f"Stopping run {info.name}")
+            screen.run_worker(work, thread=True, description=description)
 
-    message = f"{info.path}\nThe trainer finishes its current step, saves a checkpoint and ends 'stopped'."
-    screen.app.push_screen(confirm(f"Stop run {info.name}?", message, "Stop it"), answered)
+    screen.app.push_screen(confirm(title, message, yes), answered)
 
 
 def _stop(info: RunInfo) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from lmf_engine.monitor.samples import SystemSample, SystemSummary
+from lmf_engine.monitor.samples import SystemSample
+from lmf_engine.monitor.summary import SystemSummary
 from lmf_engine.runs.describe import format_event
 from lmf_engine.runs.history import RunHistory
 from lmf_engine.runs.progress import Progress

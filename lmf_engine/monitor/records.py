@@ -5,7 +5,8 @@ from pathlib import Path
 
 from lmf_engine.util.jsonl import read_jsonl
 
-from .samples import SystemSample, SystemSummary, summarize
+from .samples import SystemSample
+from .summary import SystemSummary, summarize
 
 SYSTEM_FILE = "system.jsonl"
 

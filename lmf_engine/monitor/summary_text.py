@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from .samples import SystemSummary
+from .summary import SystemSummary
 from .units import figure, gib, percent, used_of
 
 

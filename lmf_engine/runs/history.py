@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from lmf_engine.monitor.records import SYSTEM_FILE
-from lmf_engine.monitor.samples import SystemSample, SystemSummary
+from lmf_engine.monitor.samples import SystemSample
+from lmf_engine.monitor.summary import SummaryAccumulator, SystemSummary
 
 from .events import EVENTS_FILE
 from .metrics import MetricsBuilder
@@ -25,8 +25,8 @@ from .record import RUN_FILE, STDOUT_FILE, TRAINER_LOG_FILE
 from .run_config import CachedConfig, RunConfigError
 from .series import Series
 from .store import TRAINER_STATE_FILE, RunInfo, open_run
-from .system_history import SummaryAccumulator, ThinnedSamples
-from .tail import FileTail, TailState, json_objects
+from .system_history import ThinnedSamples
+from .tail import FileTail, TailState, file_stamp, json_objects
 
 __all__ = ["Progress", "RunHistory", "Series"]
 
@@ -34,14 +34,6 @@ LIVENESS_CHECK_S = 2.0
 """How often an active run whose run.json did not change is checked for a process that is gone (lost)."""
 STDOUT_BYTES_PER_LINE = 1024
 """How far back from the end of stdout.log a read starts, per line kept."""
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 def _screen_line(line: str) -> str:
@@ -136,7 +128,7 @@ class RunHistory:
 
     def _info_files(self) -> tuple[tuple[int, int] | None, ...]:
         names = (RUN_FILE,) if self.info.kind == "run" else (TRAINER_LOG_FILE, TRAINER_STATE_FILE)
-        return tuple(_stamp(self.run_dir / name) for name in names)
+        return tuple(file_stamp(self.run_dir / name) for name in names)
 
     def _refresh_info(self) -> bool:
         stamps = self._info_files()

@@ -25,7 +25,7 @@ from .record import RUN_FILE, TRAINER_LOG_FILE
 from .run_config import CachedConfig, RunConfigError
 from .store import TRAINER_STATE_FILE, RunInfo, is_run_dir, open_run
 from .system_history import GpuPeak
-from .tail import FileTail, TailState, json_objects
+from .tail import FileTail, TailState, file_stamp, json_objects
 
 LIVENESS_CHECK_S = 5.0
 """How often an active run whose run.json did not change is checked for a process that is gone (lost)."""
@@ -87,14 +87,6 @@ def _read_json(path: Path) -> Any:
             return json.load(handle)
     except FileNotFoundError:
         return None
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 @dataclass
@@ -208,9 +200,9 @@ class _RunTracker:
         """The run's info, read again when its files changed, and for an active run every few seconds (whether its
         process is gone). A folder that could not be read raises the same error until its files change."""
         # a run's record is its run.json; a LLaMA-Factory folder's state comes from its trainer_log and trainer_state
-        stamps: tuple[tuple[int, int] | None, ...] = (_stamp(self.path / RUN_FILE),)
+        stamps: tuple[tuple[int, int] | None, ...] = (file_stamp(self.path / RUN_FILE),)
         if stamps[0] is None:
-            stamps += (_stamp(self.path / TRAINER_LOG_FILE), _stamp(self.path / TRAINER_STATE_FILE))
+            stamps += (file_stamp(self.path / TRAINER_LOG_FILE), file_stamp(self.path / TRAINER_STATE_FILE))
         info = self.info
         due = info is not None and info.active and now - self._info_checked >= LIVENESS_CHECK_S
         if stamps == self._info_stamps and not due:
@@ -251,7 +243,7 @@ class _RunTracker:
         if self.info is None or self.info.kind != "llamafactory":
             return
         names = (TRAINER_STATE_FILE, ALL_RESULTS_FILE, ADAPTER_CONFIG_FILE)
-        stamps = tuple(_stamp(self.path / name) for name in names)
+        stamps = tuple(file_stamp(self.path / name) for name in names)
         if stamps == self._extra_stamps:
             return
         self._extra_stamps = stamps

@@ -26,6 +26,15 @@ CHECK_BYTES = 64
 """Bytes before the offset compared on each change, to notice a file rewritten in place."""
 
 
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a file, None when it does not exist: enough to tell that it changed."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 class TailState(enum.Enum):
     """What happened to a followed file since the last look."""
 

@@ -25,7 +25,10 @@ class WorkbenchScreen(Screen[None]):
         return ()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place a failed worker is reported: an error panel, and the screen's :meth:`job_failed`."""
+        """The one place a failed worker is reported: an error panel, and the screen's :meth:`job_failed`. A worker
+        that returns a text (a stop or a delete) has it shown as a notification."""
+        if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, str):
+            self.notify(event.worker.result)
         if event.state is not WorkerState.ERROR or event.worker.error is None:
             return
         message, details = describe_error(event.worker.error)

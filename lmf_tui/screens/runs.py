@@ -15,11 +15,10 @@ from lmf_engine.runs.store import RunInfo, RunNotFoundError, RunStateError, dele
 
 from ..bindings import bindings_for
 from ..palette import PaletteCommand
-from ..run_actions import ask_resume, ask_stop
+from ..run_actions import ask_resume, ask_stop, confirm_then
 from ..widgets.runs_table import COLUMN_KEYS, RunsTable
 from .ask import AskScreen
 from .base import WorkbenchScreen
-from .choose import confirm
 
 REFRESH_S = 1.0
 
@@ -79,7 +78,6 @@ class RunsScreen(WorkbenchScreen):
             if event.state is WorkerState.SUCCESS and event.worker.result is not None:
                 self.table.show(event.worker.result)
         elif event.state is WorkerState.SUCCESS and isinstance(event.worker.result, str):
-            self.notify(event.worker.result)
             self.refresh_runs()
 
     # --- filter and sort -----------------------------------------------------------------------------------
@@ -167,12 +165,9 @@ class RunsScreen(WorkbenchScreen):
             self.notify(f"run {info.name} is {info.state}: stop it before deleting it", severity="error")
             return
 
-        def answered(answer: str | None) -> None:
-            if answer == "yes":
-                self.run_worker(lambda: _delete(info), thread=True, description=f"Deleting run {info.name}")
-
         message = f"{info.path}\nIts checkpoints, logs and model are deleted. This cannot be undone."
-        self.app.push_screen(confirm(f"Delete run {info.name}?", message, "Delete it"), answered)
+        title = f"Delete run {info.name}?"
+        confirm_then(self, title, message, "Delete it", lambda: _delete(info), f"Deleting run {info.name}")
 
     def action_add_folder(self) -> None:
         ask = AskScreen("Open a run folder", "path of a run or a LLaMA-Factory output_dir")

@@ -158,8 +158,6 @@ class TrainScreen(WorkbenchScreen):
             self._started(result)
         elif isinstance(result, StartFailure):
             self.notify(result.message, title="Cannot start the run", severity="error", timeout=10)
-        elif isinstance(result, str):
-            self.notify(result)
 
     def watch_run(self, run_dir: Path) -> None:
         """Follow the run in ``run_dir`` in the view (its processes marked in the GPU panel)."""

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Log, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from lmf_engine.monitor.samples import SystemSummary
+from lmf_engine.monitor.summary import SystemSummary
 from lmf_engine.runs.progress import Progress
 from lmf_engine.runs.record import CONFIG_FILE
 from lmf_engine.runs.store import RunInfo

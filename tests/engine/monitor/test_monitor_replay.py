@@ -8,8 +8,9 @@ from monitor_support import sample_dict, write_samples
 
 from lmf_engine.monitor.records import read_samples, run_system_summary
 from lmf_engine.monitor.sampler import open_sampler
-from lmf_engine.monitor.samples import SystemSample, summarize
+from lmf_engine.monitor.samples import SystemSample
 from lmf_engine.monitor.sources import LiveSource, ReplayError, ReplaySource
+from lmf_engine.monitor.summary import summarize
 
 
 def test_a_sample_round_trips_through_json(sample_file: Path) -> None:

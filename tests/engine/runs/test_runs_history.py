@@ -13,9 +13,10 @@ import pytest
 from fixtures.fake_runs import STEP_SECONDS, append_steps, write_fake_lf_run, write_fake_run
 
 from lmf_engine.monitor.records import read_samples
-from lmf_engine.monitor.samples import SystemSample, summarize
+from lmf_engine.monitor.samples import SystemSample
+from lmf_engine.monitor.summary import SummaryAccumulator, summarize
 from lmf_engine.runs.history import RunHistory
-from lmf_engine.runs.system_history import GpuPeak, SummaryAccumulator, ThinnedSamples
+from lmf_engine.runs.system_history import GpuPeak, ThinnedSamples
 from lmf_engine.runs.tail import FileTail, TailState, json_objects
 
 GPU_SAMPLES = Path(__file__).parents[2] / "fixtures" / "gpu_samples.jsonl"

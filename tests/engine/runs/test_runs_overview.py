@@ -9,7 +9,7 @@ import pytest
 from fixtures.fake_runs import append_steps, write_fake_lf_run, write_fake_run
 
 from lmf_engine.monitor.records import read_samples
-from lmf_engine.monitor.samples import summarize
+from lmf_engine.monitor.summary import summarize
 from lmf_engine.runs import overview as overview_module
 from lmf_engine.runs import run_config
 from lmf_engine.runs.overview import RunRow, RunsOverview, dataset_list, short_model
