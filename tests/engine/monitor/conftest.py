@@ -1,6 +1,8 @@
 """Fixtures of the monitor tests: a fake ``pynvml`` module, a recorded sample file."""
 
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,12 @@ def sample_file(tmp_path: Path) -> Path:
             sample_dict(1010.0, 100.0, 66560.0, 30.0, 22528.0),
         ],
     )
+
+
+@pytest.fixture
+def session_child() -> Iterator[subprocess.Popen[bytes]]:
+    """``sleep`` in a new session: its process group id is its pid, not ours."""
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    yield child
+    child.kill()
+    child.wait()

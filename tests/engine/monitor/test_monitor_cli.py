@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,6 @@ def lmf(*args: str) -> Result:
 @pytest.fixture(autouse=True)
 def no_replay_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LMF_MONITOR_REPLAY", raising=False)
-
-
-@pytest.fixture
-def session_child() -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    yield child
-    child.kill()
-    child.wait()
 
 
 def make_run(root: Path, name: str, *, state: str = "finished", pgid: int | None = None) -> Path:

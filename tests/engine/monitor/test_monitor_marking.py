@@ -15,15 +15,6 @@ from lmf_engine.monitor.sources import LiveSource
 
 
 @pytest.fixture
-def session_child() -> Iterator[subprocess.Popen[bytes]]:
-    """``sleep`` in a new session: its process group id is its pid, not ours."""
-    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    yield child
-    child.kill()
-    child.wait()
-
-
-@pytest.fixture
 def shell_with_child() -> Iterator[tuple[int, int]]:
     """``sh`` running a background ``sleep``: (shell pid, sleep pid)."""
     shell = subprocess.Popen(["sh", "-c", "sleep 60 & wait"])
