@@ -38,6 +38,8 @@ class CompareResult:
     names: list[str]
     states: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """Per run: the last and the lowest value of the metric."""
     differences: list[tuple[str, list[Any]]] | None = None
 
 
@@ -76,6 +78,7 @@ class ComparePoller:
             name: h.series[metric] for name, h in zip(self.names, self.histories, strict=True) if metric in h.series
         }
         tokens = {name: h.tokens for name, h in zip(self.names, self.histories, strict=True)}
+        result.figures = {name: (s.last, s.best) for name, s in series.items()}
         points, result.left_out = aligned(series, tokens, request.axis)
         for name in self.names:
             if name not in series:

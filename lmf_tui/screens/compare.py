@@ -3,6 +3,7 @@ in which the runs differ."""
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.color import Color
@@ -24,9 +25,14 @@ POLL_S = 2.0
 VALUE_WIDTH = 28
 
 
-def _cell(value: object) -> str:
+def _cell(value: object) -> Text:
+    """A config value as a cell: plain text (never markup), cut to the column's width."""
     text = "(default)" if value is None else str(value)
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+    return Text(text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…")
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 class ComparePolled(Message):
@@ -134,7 +140,11 @@ class CompareScreen(WorkbenchScreen):
             rgb = colors[index % len(colors)]
             swatch = Content.styled("━━ ", Color(*rgb).hex)
             state = result.states.get(name, "")
-            line = Content.assemble(swatch, name, Content.styled(f"  {state}", "$text-muted"))
+            line = Content.assemble(swatch, name, "  ", Content.styled(state, "$text-muted"))
+            last, best = result.figures.get(name, (None, None))
+            if last is not None:
+                figures = f"\n   last {_figure(last)}  best {_figure(best)}"
+                line = Content.assemble(line, Content.styled(figures, "$text-muted"))
             if name in result.left_out:
                 line = Content.assemble(line, Content.styled(f"\n   not shown: {result.left_out[name]}", "$warning"))
             lines.append(line)
@@ -146,12 +156,12 @@ class CompareScreen(WorkbenchScreen):
         table.clear(columns=True)
         table.add_column("key", key="key")
         for index, name in enumerate(result.names):
-            table.add_column(name, key=f"run-{index}")
+            table.add_column(Text(name), key=f"run-{index}")
         if not result.differences:
             table.add_row("(none: the configs are the same)", *["" for _ in result.names])
             return
         for key, values in result.differences or []:
-            table.add_row(key, *[_cell(value) for value in values], key=key)
+            table.add_row(Text(key), *[_cell(value) for value in values], key=key)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None and event.option.id != self.metric:

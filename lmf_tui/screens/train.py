@@ -72,8 +72,9 @@ def start_safely(workspace: Workspace, options: LaunchOptions, mode: StartMode) 
         return StartFailure(str(exc))
 
 
-def preview_content(planned: Planned, display: Callable[[Path], str]) -> Content:
-    """The launch preview: the run folder and what it holds, the exact command; or what stops the start."""
+def preview_content(planned: Planned, display: Callable[[Path], str], unsaved: str | None = None) -> Content:
+    """The launch preview: the run folder and what it holds, the exact command; or what stops the start. ``unsaved``
+    says the Config screen holds unsaved changes to this config (the run would use the file as saved)."""
     if planned.issues:
         lines = [Content.styled(f"{len(planned.issues)} problem(s) stop the start:", "bold $error")]
         lines += [Content.styled(f"• {issue}", "$error") for issue in planned.issues[:8]]
@@ -91,6 +92,10 @@ def preview_content(planned: Planned, display: Callable[[Path], str]) -> Content
     processes = preview.plan.num_processes
     lines.append(Content.assemble(("Processes ", "bold"), str(processes)))
     lines.append(Content.assemble(("Command ", "bold"), Content.styled(preview.command_text, "$text-muted")))
+    if unsaved:
+        lines.append(
+            Content.styled(f"Config has {unsaved}: the run uses the file as saved (ctrl+s there)", "$warning")
+        )
     return Content("\n").join(lines)
 
 
@@ -128,6 +133,7 @@ class TrainScreen(WorkbenchScreen):
         panel = self.query_one(LaunchPanel)
         if self.workbench.config_path is not None:
             panel.select_config(self.workbench.config_path)
+        self.refresh_preview()
 
     @property
     def view(self) -> RunView:
@@ -187,7 +193,10 @@ class TrainScreen(WorkbenchScreen):
     def _planned(self, planned: Planned) -> None:
         self.planned = planned
         display = self.workbench.workspace.display
-        self.query_one(LaunchPanel).show_preview(preview_content(planned, display))
+        unsaved = self.workbench.unsaved_work()
+        if unsaved and display(planned.options.config_path) not in unsaved:
+            unsaved = None
+        self.query_one(LaunchPanel).show_preview(preview_content(planned, display, unsaved))
 
     # --- starting ------------------------------------------------------------------------------------------
 

@@ -77,6 +77,21 @@ async def test_preview_shows_the_command_and_run_folder(make_app: Callable[..., 
         await wait_until(pilot, lambda: "--multi_gpu" in text_of(screen, "#launch-preview"))
 
 
+async def test_unsaved_changes_in_config_are_pointed_out(make_app: Callable[..., WorkbenchApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        config = app.screen
+        assert isinstance(config, ConfigScreen)
+        config.doc.set("learning_rate", 0.5)
+        assert app.unsaved_work()
+        screen = await open_train(app, pilot)
+        await wait_until(
+            pilot, lambda: "unsaved changes to configs/sft_lora.yaml" in text_of(screen, "#launch-preview")
+        )
+
+
 async def test_a_config_error_stops_the_start_and_points_at_the_field(
     make_app: Callable[..., WorkbenchApp], workspace: Path
 ) -> None:
