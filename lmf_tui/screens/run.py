@@ -1,6 +1,7 @@
 """One run opened from the runs screen: its charts, events, stdout, checkpoints, config and system summary."""
 
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -14,13 +15,18 @@ from ..run_actions import ask_resume, ask_stop, show_next_steps
 from ..widgets.gpu_panel import GpuPanel
 from ..widgets.run_view import RunView
 from .base import WorkbenchScreen
+from .train import NARROW_BELOW
 
 
 class RunScreen(WorkbenchScreen):
     """Pushed over the runs screen; Esc goes back."""
 
     BINDINGS: list[BindingType] = bindings_for("run")
-    DEFAULT_CSS = "RunScreen GpuPanel { width: 52; }"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    DEFAULT_CSS = """
+    RunScreen.-narrow RunView #chart-grid { grid-size: 2; }
+    RunScreen.-narrow RunView GpuPanel { width: 40; }
+    """
 
     def __init__(self, run_dir: Path) -> None:
         super().__init__()

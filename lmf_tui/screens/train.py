@@ -8,6 +8,7 @@ still going (else the newest one) with its whole history.
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -33,6 +34,8 @@ from .base import WorkbenchScreen
 from .choose import ChooseScreen, confirm
 
 PREVIEW_DELAY_S = 0.3
+NARROW_BELOW = 120
+"""Below this many columns the launch form is hidden until ctrl+l shows it (in place of the run)."""
 LAUNCH_ERRORS = (ConfigError, LaunchError, RunStartError, RunStateError, OSError)
 
 
@@ -101,10 +104,15 @@ def preview_content(planned: Planned, display: Callable[[Path], str], unsaved: s
 
 class TrainScreen(WorkbenchScreen):
     BINDINGS = bindings_for("train")
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
     DEFAULT_CSS = """
     TrainScreen #train-body { height: 1fr; }
-    TrainScreen.-no-panel LaunchPanel { display: none; }
-    TrainScreen GpuPanel { width: 52; }
+    TrainScreen.-wide.-no-panel LaunchPanel { display: none; }
+    TrainScreen.-narrow LaunchPanel { display: none; }
+    TrainScreen.-narrow.-panel-open LaunchPanel { display: block; width: 1fr; }
+    TrainScreen.-narrow.-panel-open RunView { display: none; }
+    TrainScreen.-narrow RunView #chart-grid { grid-size: 2; }
+    TrainScreen.-narrow RunView GpuPanel { width: 40; }
     """
 
     def __init__(self) -> None:
@@ -299,7 +307,8 @@ class TrainScreen(WorkbenchScreen):
         )
 
     def action_toggle_panel(self) -> None:
-        self.toggle_class("-no-panel")
+        """Hide or show the launch form; below NARROW_BELOW columns it takes the whole width while shown."""
+        self.toggle_class("-panel-open" if self.has_class("-narrow") else "-no-panel")
 
     def action_fix_config(self) -> None:
         planned = self.planned

@@ -27,7 +27,6 @@ from .gpu_panel import GpuPanel
 from .metric_chart import MetricChart, palette_from_theme
 
 POLL_S = 0.5
-GRID_COLUMNS = 3
 GRID_GUTTER = 1
 CHART_ROWS = 12
 CHARTS_S = 1.0
@@ -109,6 +108,7 @@ class RunView(Vertical):
     RunView #chart-grid { grid-size: 3; grid-gutter: 0 1; height: auto; grid-rows: 12; }
     RunView #run-bottom { height: 1fr; min-height: 8; }
     RunView #run-bottom TabbedContent { width: 1fr; }
+    RunView GpuPanel { width: 52; }
     RunView Log { background: $surface; }
     """
 
@@ -204,11 +204,12 @@ class RunView(Vertical):
     def _new_chart_room(self) -> tuple[tuple[int, int] | None, int]:
         """The size a chart mounted now will get (the narrowest column of the grid) and how many fit in view."""
         grid = self.query_one("#chart-grid", Grid)
-        if grid.query(MetricChart) or grid.size.width < GRID_COLUMNS:
+        columns = grid.styles.grid_size_columns or 1
+        if grid.query(MetricChart) or grid.size.width < columns:
             return None, 0
-        width = (grid.size.width - GRID_GUTTER * (GRID_COLUMNS - 1)) // GRID_COLUMNS
+        width = (grid.size.width - GRID_GUTTER * (columns - 1)) // columns
         rows = max(1, -(-self.query_one("#charts").size.height // CHART_ROWS))
-        return (width, CHART_ROWS), rows * GRID_COLUMNS
+        return (width, CHART_ROWS), rows * columns
 
     def poll(self) -> None:
         """Start a poll of the run in a worker thread, unless one is still running."""

@@ -43,6 +43,17 @@ def _gpu(row: RunRow) -> str:
     return "" if row.peak_gpu_mem_mb is None else f"{row.peak_gpu_mem_mb / 1024:.1f}G"
 
 
+def _tail(text: str | None, width: int) -> str:
+    """The end of a long text (a model path's last part names it), cut with an ellipsis."""
+    text = text or ""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _head(text: str | None, width: int) -> str:
+    text = text or ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _number_or(value: float | None, missing: float) -> float:
     return missing if value is None else value
 
@@ -50,18 +61,19 @@ def _number_or(value: float | None, missing: float) -> float:
 COLUMNS: tuple[Column, ...] = (
     Column("name", "name", lambda r: r.name, lambda r: r.name.lower()),
     Column("state", "state", lambda r: r.state, lambda r: r.state),
-    Column("stage", "stage", lambda r: r.stage or "", lambda r: r.stage or ""),
-    Column("type", "type", lambda r: r.finetuning_type or "", lambda r: r.finetuning_type or ""),
-    Column("model", "model", lambda r: r.model or "", lambda r: (r.model or "").lower()),
-    Column("datasets", "datasets", lambda r: r.datasets or "", lambda r: (r.datasets or "").lower()),
     Column("steps", "steps", _steps, lambda r: _number_or(r.step, -1)),
     Column("loss", "loss", lambda r: _float(r.last_loss, ".4f"), lambda r: _number_or(r.last_loss, float("inf"))),
     Column("best", "best", lambda r: _float(r.best_loss, ".4f"), lambda r: _number_or(r.best_loss, float("inf"))),
     Column("eval", "eval", lambda r: _float(r.eval_loss, ".4f"), lambda r: _number_or(r.eval_loss, float("inf"))),
+    Column("stage", "stage", lambda r: r.stage or "", lambda r: r.stage or ""),
+    Column("type", "type", lambda r: r.finetuning_type or "", lambda r: r.finetuning_type or ""),
+    Column("model", "model", lambda r: _tail(r.model, 24), lambda r: (r.model or "").lower()),
+    Column("datasets", "datasets", lambda r: _head(r.datasets, 24), lambda r: (r.datasets or "").lower()),
     Column("gpu", "peak GPU", _gpu, lambda r: _number_or(r.peak_gpu_mem_mb, -1)),
     Column("duration", "duration", lambda r: elapsed_text(r.duration_s), lambda r: _number_or(r.duration_s, -1)),
     Column("started", "started", lambda r: _when(r.started_at), lambda r: _number_or(r.started_at, 0)),
 )
+"""The columns, the ones a person compares runs by first (so that they stay in view on an 80-column terminal)."""
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 STATE_STYLES = {"running": "bold", "failed": "reverse", "lost": "reverse", "stopping": "italic"}
 

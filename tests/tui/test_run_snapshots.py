@@ -107,3 +107,27 @@ def test_compare_screen(snap_compare: Callable[..., bool], runs_app: Callable[[b
 
 def test_failed_run_screen(snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]) -> None:
     assert snap_compare(runs_app(False), terminal_size=SIZE, run_before=on_failed_run)
+
+
+SMALL = (80, 24)
+
+
+async def on_train_small(pilot: Pilot) -> None:
+    await pilot.press("4")
+    await charts_drawn(pilot)
+
+
+async def on_runs_small(pilot: Pilot) -> None:
+    await pilot.press("5")
+    await settle(pilot)
+    table = pilot.app.screen.query_one(RunsTable)
+    await wait_until(pilot, lambda: table.row_count == 3)
+    table.sort_by("name", reverse=False)
+
+
+def test_train_screen_at_80x24(snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]) -> None:
+    assert snap_compare(runs_app(True), terminal_size=SMALL, run_before=on_train_small)
+
+
+def test_runs_screen_at_80x24(snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]) -> None:
+    assert snap_compare(runs_app(False), terminal_size=SMALL, run_before=on_runs_small)
