@@ -231,3 +231,17 @@ async def test_a_real_run_outlives_the_app_and_is_seen_to_the_end(
         assert view.poller is not None
         assert len(view.poller.history.series["loss"]) == len(logged) == 40
         assert "loss" in {chart.metric for chart in screen.query(MetricChart)}
+
+
+async def test_on_a_small_terminal_the_launch_form_folds(make_app: Callable[..., WorkbenchApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_train(app, pilot)
+        panel, view = screen.query_one("#launch"), screen.query_one(RunView)
+        assert not panel.display and view.display
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert panel.display and not view.display and panel.size.width > 60
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert not panel.display and view.display
