@@ -6,11 +6,12 @@ connection drops), reads nothing from stdin and writes stdout and stderr to ``st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,18 @@ from lmf_engine.util.fs import atomic_write_text
 from .events import EVENTS_FILE, EventWriter
 from .launch_plan import ENTRY_MODULE, LaunchPlan, plan_launch
 from .liveness import check_lost
-from .record import CONFIG_FILE, RUN_FILE, STDOUT_FILE, RunRecord, RunRecordError, update_run, write_run
+from .record import (
+    CONFIG_FILE,
+    LOCK_FILE,
+    RUN_FILE,
+    START_LOCK_FILE,
+    STDOUT_FILE,
+    RunRecord,
+    RunRecordError,
+    locked,
+    update_run,
+    write_run,
+)
 
 RUNS_FOLDER = "runs"
 
@@ -63,6 +75,11 @@ def newest_checkpoint(run_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+def holds_files(run_dir: Path) -> bool:
+    """True when the folder exists and holds anything but the run record's lock file."""
+    return run_dir.is_dir() and any(child.name not in (LOCK_FILE, START_LOCK_FILE) for child in run_dir.iterdir())
+
+
 def check_target(run_dir: Path, *, overwrite: bool, resume: bool) -> RunRecord | None:
     """Refuse a run directory that cannot take this start; return the run record already there, if any."""
     name = run_dir.name
@@ -77,8 +94,9 @@ def check_target(run_dir: Path, *, overwrite: bool, resume: bool) -> RunRecord |
                 raise RunStartError(f"{err}; set overwrite_output_dir: true to start a new run there") from None
     if record is not None and record.active:
         raise RunStartError(
-            f"run {name!r} in {run_dir} is {record.state} (pid {record.pid}); "
-            f"stop it first: lmf-engine runs stop {name}"
+            f"run {name!r} in {run_dir} is {record.state} "
+            + (f"(pid {record.pid}); " if record.pid else "(another command is starting it); ")
+            + f"stop it first: lmf-engine runs stop {name}, or choose another output_dir"
         )
     if resume:
         if record is None:
@@ -89,7 +107,7 @@ def check_target(run_dir: Path, *, overwrite: bool, resume: bool) -> RunRecord |
             f"output_dir {run_dir} holds the finished run {name!r}; set overwrite_output_dir: true to replace it, "
             "or choose another output_dir"
         )
-    if record is None and run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+    if record is None and holds_files(run_dir) and not overwrite:
         raise RunStartError(
             f"output_dir {run_dir} is not empty; set overwrite_output_dir: true to write there anyway, "
             "or choose another output_dir"
@@ -171,9 +189,29 @@ def preview_launch(
             existing = check_lost(target)
         except RunRecordError:
             existing = None
-    occupied = target.is_dir() and any(target.iterdir())
+    occupied = holds_files(target)
     plan = plan_launch(config, target, workspace=workspace, environ=environ, gpu_count=gpu_count)
     return LaunchPreview(target, plan, existing, occupied)
+
+
+@contextlib.contextmanager
+def claimed(run_dir: Path) -> Iterator[None]:
+    """Create the run folder and hold its start lock while a start checks it and writes its queued record, so that of
+    several starts on one folder at the same moment exactly one wins (the others find a queued run there)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunStartError(f"output_dir {run_dir} is a file, not a folder")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock = locked(run_dir, START_LOCK_FILE)
+        lock.__enter__()
+    except OSError as err:
+        raise RunStartError(
+            f"output_dir {run_dir}: cannot create the run folder there ({err.strerror or err})"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def start_run(
@@ -205,28 +243,30 @@ def start_run(
         target = Path(run_dir).resolve()
     else:
         target = resolve_run_dir(config, workspace, Path(runs_root) if runs_root else None, name)
-    previous = check_target(target, overwrite=config.training.overwrite_output_dir, resume=resume)
     plan = plan_launch(
         config, target, resume=resume, checkpoint=checkpoint, workspace=workspace, entry_module=entry_module,
         environ=environ, gpu_count=gpu_count,
     )  # fmt: skip
-    target.mkdir(parents=True, exist_ok=True)
-    resumed_from = (checkpoint or newest_checkpoint(target)) if resume else None
-    if not resume:
-        _clear_previous_run(target)
-        write_run_config(target, config)
-    record = RunRecord(
-        name=target.name,
-        state="queued",
-        command=plan.argv,
-        started_at=time.time(),
-        config_path=str(Path(config_path).resolve()) if config_path else (previous.config_path if previous else None),
-        resumed_from=str(resumed_from) if resumed_from else None,
-        cwd=str(workspace),
-    )
-    if resume and previous is not None:
-        record.id = previous.id
-    write_run(target, record)
+    with claimed(target):
+        previous = check_target(target, overwrite=config.training.overwrite_output_dir, resume=resume)
+        resumed_from = (checkpoint or newest_checkpoint(target)) if resume else None
+        if not resume:
+            _clear_previous_run(target)
+            write_run_config(target, config)
+        record = RunRecord(
+            name=target.name,
+            state="queued",
+            command=plan.argv,
+            started_at=time.time(),
+            config_path=str(Path(config_path).resolve())
+            if config_path
+            else (previous.config_path if previous else None),
+            resumed_from=str(resumed_from) if resumed_from else None,
+            cwd=str(workspace),
+        )
+        if resume and previous is not None:
+            record.id = previous.id
+        write_run(target, record)
     with EventWriter(target) as events:
         events.emit("state", state="queued", command=plan.argv, resume=resume, num_processes=plan.num_processes)
     try:

@@ -31,6 +31,8 @@ CONFIG_FILE = "config.yaml"
 STDOUT_FILE = "stdout.log"
 TRAINER_LOG_FILE = "trainer_log.jsonl"
 LOCK_FILE = ".run.lock"
+START_LOCK_FILE = ".start.lock"
+"""Held by a start while it checks the folder and writes its queued record (see ``launcher.claimed``)."""
 
 STATES = ("queued", "running", "stopping", "finished", "failed", "stopped")
 ACTIVE_STATES = frozenset({"queued", "running", "stopping"})
@@ -130,9 +132,9 @@ def write_run(run_dir: str | os.PathLike[str], record: RunRecord) -> None:
 
 
 @contextlib.contextmanager
-def locked(run_dir: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold the run directory's record lock (an advisory ``flock``) for a read-modify-write."""
-    path = Path(run_dir) / LOCK_FILE
+def locked(run_dir: str | os.PathLike[str], name: str = LOCK_FILE) -> Iterator[None]:
+    """Hold the run directory's record lock (an advisory ``flock`` on ``name``) for a read-modify-write."""
+    path = Path(run_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         if fcntl is not None:

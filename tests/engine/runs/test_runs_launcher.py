@@ -245,3 +245,49 @@ def test_preview_launch_reports_the_folder_without_touching_it(launch: Launch, w
     launched.process.wait(timeout=30)
     taken = preview_launch(config, workspace=workspace, gpu_count=0)
     assert taken.existing is not None and taken.existing.state == "finished" and taken.occupied
+
+
+START_ONE = """
+import sys
+from lmf_engine.config import load_config
+from lmf_engine.runs.launcher import RunStartError, start_run
+
+config = load_config(values={"output_dir": "runs/race", "overwrite_output_dir": True})
+try:
+    launched = start_run(config, workspace=".", entry_module="fake_trainer")
+except RunStartError as err:
+    print("refused:", err)
+    sys.exit(2)
+launched.process.wait()
+print("started")
+"""
+
+
+def test_of_eight_starts_at_once_on_one_folder_exactly_one_runs(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    starts = [
+        subprocess.Popen([sys.executable, "-c", START_ONE], cwd=workspace, stdout=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    outputs = [(p.communicate(timeout=60)[0], p.returncode) for p in starts]
+    assert sorted(code for _, code in outputs) == [0] + [2] * 7, outputs
+    refusals = [out for out, code in outputs if code == 2]
+    assert all("refused: run 'race'" in out and "stop it first" in out for out in refusals)
+    run_dir = workspace / "runs" / "race"
+    assert read_run(run_dir).state == "finished"
+    states = [e["state"] for e in read_events(run_dir)[0] if e["kind"] == "state"]
+    assert states == ["queued", "running", "finished"]
+
+
+def test_an_output_dir_that_cannot_be_created_is_a_clear_error(workspace: Path) -> None:
+    from lmf_engine.config import load_config
+    from lmf_engine.runs.launcher import RunStartError, start_run
+
+    (workspace / "a_file").write_text("x")
+    for where, reason in (("/proc/self/x", "cannot create the run folder"), ("a_file/run", "cannot create")):
+        config = load_config(values={"output_dir": where})
+        with pytest.raises(RunStartError, match=reason) as caught:
+            start_run(config, workspace=workspace, entry_module="fake_trainer")
+        assert "output_dir" in str(caught.value)
