@@ -16,12 +16,12 @@ from typing import Literal
 import yaml
 
 from lmf_engine.config import Config, load_config
+from lmf_engine.config.launcher_files import CONFIG_KEYS, LauncherKind, launcher_kind
 from lmf_engine.runs.launcher import LaunchedRun, LaunchPreview, preview_launch, start_run
 from lmf_engine.runs.store import RunStateError, delete_run, open_run, resume_run
 
 from .workspace import Workspace
 
-LaunchKind = Literal["accelerate", "deepspeed"]
 StartMode = Literal["new", "resume", "overwrite"]
 SEARCHED_FOLDERS = ("configs", "examples", "accelerate", "deepspeed")
 MAX_DEPTH = 3
@@ -32,23 +32,17 @@ class LaunchConfigFile:
     """An accelerate config (also FSDP's) or a DeepSpeed config found in the workspace."""
 
     path: Path
-    kind: LaunchKind
+    kind: LauncherKind
 
 
-def config_kind(path: Path) -> LaunchKind | None:
+def config_kind(path: Path) -> LauncherKind | None:
     """``deepspeed`` for a JSON with ``zero_optimization``, ``accelerate`` for a YAML with ``distributed_type``."""
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError):
         return None
-    if not isinstance(data, dict):
-        return None
-    if "zero_optimization" in data:
-        return "deepspeed"
-    if "distributed_type" in data or "compute_environment" in data:
-        return "accelerate"
-    return None
+    return launcher_kind(data) if isinstance(data, dict) else None
 
 
 def find_launch_configs(root: Path) -> list[LaunchConfigFile]:
@@ -88,8 +82,7 @@ class LaunchOptions:
         if self.processes is not None:
             values["num_processes"] = self.processes
         if self.launch_config is not None:
-            key = "deepspeed" if self.launch_config.kind == "deepspeed" else "accelerate_config"
-            values[key] = str(self.launch_config.path)
+            values[CONFIG_KEYS[self.launch_config.kind]] = str(self.launch_config.path)
         return values
 
     def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:

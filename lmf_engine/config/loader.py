@@ -8,6 +8,7 @@ from ..util.suggest import did_you_mean
 from .errors import ConfigError, ConfigIssue
 from .fields import CoercionError, coerce
 from .groups import GROUP_CLASSES, Config, field_index, known_unsupported
+from .launcher_files import launcher_file_message, launcher_kind
 from .rules import RULES
 from .source import RawValues, read_file, read_overrides
 
@@ -56,6 +57,9 @@ def check_config(
     raw = RawValues()
     if path is not None:
         read_file(Path(path), raw)
+        kind = launcher_kind(raw.values)
+        if kind is not None:
+            return _build(RawValues())[0], [ConfigIssue("", launcher_file_message(kind, str(path)), str(path))]
     if values:
         for key, value in values.items():
             raw.set(key, value, "<form>", None)

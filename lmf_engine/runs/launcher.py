@@ -239,6 +239,8 @@ def start_run(
     """
     environ = os.environ if environ is None else environ
     workspace = Path(workspace or Path.cwd()).resolve()
+    if not workspace.is_dir():
+        raise RunStartError(f"workspace {workspace}: no such folder (relative paths of the config resolve against it)")
     if run_dir is not None:
         target = Path(run_dir).resolve()
     else:

@@ -191,3 +191,24 @@ def test_yaml11_booleans_map_back_to_choice_words(tmp_path: Path) -> None:
     assert config.training.save_strategy == "no"
     _, issues = check_config(write(tmp_path, "finetuning_type: yes\n"))
     assert issues[0].message == "expected one of lora, freeze, full"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key"),
+    [
+        (
+            "fsdp.yaml",
+            "compute_environment: LOCAL_MACHINE\ndistributed_type: FSDP\nnum_processes: 2\n",
+            "accelerate_config",
+        ),
+        ("ds_z3.json", '{"train_batch_size": "auto", "zero_optimization": {"stage": 3}}', "deepspeed"),
+    ],
+)
+def test_a_launcher_config_given_as_training_config_says_how_to_pass_it(
+    tmp_path: Path, name: str, text: str, key: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    _, issues = check_config(path)
+    assert len(issues) == 1
+    assert "not a training config" in issues[0].message and f"`{key}: {path}`" in issues[0].message

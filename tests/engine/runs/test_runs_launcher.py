@@ -291,3 +291,13 @@ def test_an_output_dir_that_cannot_be_created_is_a_clear_error(workspace: Path) 
         with pytest.raises(RunStartError, match=reason) as caught:
             start_run(config, workspace=workspace, entry_module="fake_trainer")
         assert "output_dir" in str(caught.value)
+
+
+def test_a_workspace_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    from lmf_engine.config import load_config
+    from lmf_engine.runs.launcher import RunStartError, start_run
+
+    missing = tmp_path / "nonexistent"
+    with pytest.raises(RunStartError, match=r"workspace .*nonexistent: no such folder"):
+        start_run(load_config(values={"output_dir": "runs/x"}), workspace=missing, entry_module="fake_trainer")
+    assert not missing.exists()
