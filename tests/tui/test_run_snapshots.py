@@ -68,13 +68,18 @@ async def on_train(pilot: Pilot) -> None:
     await charts_drawn(pilot)
 
 
-async def on_runs(pilot: Pilot) -> None:
+async def on_runs_small(pilot: Pilot) -> None:
+    """The runs screen with its three runs, sorted by name."""
     await pilot.press("5")
     await settle(pilot)
     table = pilot.app.screen.query_one(RunsTable)
     await wait_until(pilot, lambda: table.row_count == 3)
     table.sort_by("name", reverse=False)
-    table.move_cursor(row=0)
+
+
+async def on_runs(pilot: Pilot) -> None:
+    await on_runs_small(pilot)
+    pilot.app.screen.query_one(RunsTable).move_cursor(row=0)
     await pilot.press("space")
     await pilot.pause()
 
@@ -115,14 +120,6 @@ SMALL = (80, 24)
 async def on_train_small(pilot: Pilot) -> None:
     await pilot.press("4")
     await charts_drawn(pilot)
-
-
-async def on_runs_small(pilot: Pilot) -> None:
-    await pilot.press("5")
-    await settle(pilot)
-    table = pilot.app.screen.query_one(RunsTable)
-    await wait_until(pilot, lambda: table.row_count == 3)
-    table.sort_by("name", reverse=False)
 
 
 def test_train_screen_at_80x24(snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]) -> None:
