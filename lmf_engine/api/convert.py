@@ -17,7 +17,9 @@ ROLES = {"user": "user", "assistant": "assistant", "tool": "observation", "funct
 
 def _text(message: ChatMessage, index: int) -> str:
     if message.content is None:
-        return ""
+        if message.role != "assistant":
+            raise APIError(400, f"messages[{index}]: a {message.role} message needs content (a text)", "messages")
+        raise APIError(400, f"messages[{index}]: an assistant message needs content or tool_calls", "messages")
     if isinstance(message.content, str):
         return message.content
     parts = []

@@ -214,9 +214,15 @@ def _coerce_one(arg: Any, value: Any) -> Any:
     raise TypeError(f"unsupported field type {arg!r}")
 
 
+INT64_MAX = 2**63 - 1
+"""The largest whole number the trainer's libraries take (a step count or seed past it overflows in torch/numpy)."""
+
+
 def _check_range(info: FieldInfo, value: Any) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return
+    if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise CoercionError(f"must be a whole number from {-INT64_MAX - 1} to {INT64_MAX} (a 64-bit integer)")
     m = info.meta
     ok = (
         (m.ge is None or value >= m.ge)

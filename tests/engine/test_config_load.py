@@ -212,3 +212,9 @@ def test_a_launcher_config_given_as_training_config_says_how_to_pass_it(
     _, issues = check_config(path)
     assert len(issues) == 1
     assert "not a training config" in issues[0].message and f"`{key}: {path}`" in issues[0].message
+
+
+def test_whole_numbers_past_64_bits_are_refused_before_the_run() -> None:
+    _, issues = check_config(values={"max_steps": 2**63, "seed": -(2**63) - 1, "save_steps": 2**63 - 1})
+    assert sorted(issue.key for issue in issues) == ["max_steps", "seed"]
+    assert all("64-bit integer" in issue.message for issue in issues)
