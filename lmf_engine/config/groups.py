@@ -1,7 +1,7 @@
 """The whole config: one typed group per concern, addressed by LLaMA-Factory's flat key names."""
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -67,7 +67,3 @@ def known_unsupported() -> frozenset[str]:
     groups = json.loads(text)
     names = {name for group, keys in groups.items() if not group.startswith("_") for name in keys}
     return frozenset(names - set(field_index()))
-
-
-def group_names() -> list[str]:
-    return [f.name for f in fields(Config) if f.name != "explicit"]

@@ -21,11 +21,6 @@ class TokenizerFix:
     new_tokens: int = 0
     chat_template_replaced: bool = False
 
-    @property
-    def needs_resize(self) -> bool:
-        """New tokens were added to the vocabulary: the model's embeddings must grow (``resize_vocab``)."""
-        return self.new_tokens > 0
-
 
 def _set_eos(tokenizer: Any, eos_token: str, fix: TokenizerFix) -> None:
     if tokenizer.eos_token == eos_token:

@@ -7,7 +7,6 @@ by one (never joined), so tokenization matches LLaMA-Factory's per-element ``tok
 """
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,8 +105,3 @@ def fill(slots: Slots, **values: str) -> list[Element]:
                 slot = slot.replace("{{" + name + "}}", value, 1)
         elements.append(slot)
     return elements
-
-
-def as_list(slots: Sequence[Element]) -> list[Element]:
-    """A mutable copy of a slot sequence (an EmptyFormatter's output)."""
-    return list(slots)
