@@ -1,7 +1,9 @@
 """File-system helpers."""
 
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,21 @@ def _umask() -> int:
     return 0o022
 
 
+STALE_TEMP_S = 60.0
+"""A temporary file of an atomic write this much older than now was left by a writer that was killed."""
+
+
+def remove_stale_temps(path: Path, older_than_s: float = STALE_TEMP_S) -> None:
+    """Delete the temporary files (``.NAME.*.tmp`` beside ``path``) that killed atomic writes of it left behind."""
+    now = time.time()
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - temp.stat().st_mtime > older_than_s:
+                temp.unlink()
+        except OSError:
+            continue
+
+
 @contextmanager
 def atomic_writer(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     """A text handle whose content replaces ``path`` only when the block ends without an exception.
@@ -31,6 +48,7 @@ def atomic_writer(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+    remove_stale_temps(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
