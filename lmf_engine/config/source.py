@@ -25,6 +25,9 @@ class RawValues:
         self.arrivals += 1
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def read_file(path: Path, raw: RawValues) -> None:
     """Add the top-level mapping of a YAML or JSON file to ``raw``; positions are 1-based line numbers."""
     import yaml
@@ -49,13 +52,19 @@ def read_file(path: Path, raw: RawValues) -> None:
             raw.issues.append(ConfigIssue("", "the file must be a mapping of keys to values", source, line))
             return
         seen: dict[str, int] = {}
+        own = {id(key_node) for key_node, _ in node.value if key_node.tag != MERGE_TAG}
+        loader.flatten_mapping(node)  # YAML merge keys (<<: *defaults), as PyYAML's safe loader reads them
+        own_keys = {loader.construct_object(k, deep=True) for k, _ in node.value if id(k) in own}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 raw.issues.append(ConfigIssue(str(key), "keys must be strings", source, line))
                 continue
-            if key in seen:
+            merged = id(key_node) not in own
+            if merged and key in own_keys:
+                continue  # a key of the mapping itself wins over a merged one
+            if key in seen and not merged:
                 raw.issues.append(ConfigIssue(key, f"appears twice (lines {seen[key]} and {line})", source, line))
             seen[key] = line
             raw.set(key, loader.construct_object(value_node, deep=True), source, line)

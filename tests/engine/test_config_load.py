@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lmf_engine.config import ConfigError, check_config, load_config
 from lmf_engine.config.groups import all_fields, known_unsupported
@@ -218,3 +219,19 @@ def test_whole_numbers_past_64_bits_are_refused_before_the_run() -> None:
     _, issues = check_config(values={"max_steps": 2**63, "seed": -(2**63) - 1, "save_steps": 2**63 - 1})
     assert sorted(issue.key for issue in issues) == ["max_steps", "seed"]
     assert all("64-bit integer" in issue.message for issue in issues)
+
+
+def test_yaml_merge_keys_are_read_as_pyyaml_reads_them(tmp_path: Path) -> None:
+    path = tmp_path / "merged.yaml"
+    path.write_text(
+        "<<: [{learning_rate: 1.0e-4, seed: 7}, {seed: 8, num_train_epochs: 2.0}]\nstage: sft\nnum_train_epochs: 5.0\n"
+    )
+    config = load_config(path)
+    expected = yaml.safe_load(path.read_text())
+    assert expected["seed"] == 8  # PyYAML lets a later merged mapping win; so do we
+    for key in ("learning_rate", "seed", "num_train_epochs", "stage"):
+        assert config.get(key) == expected[key]
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("<<: {seed: 1}\nseed: 2\nseed: 3\n")
+    _, issues = check_config(twice)
+    assert [(i.key, i.line) for i in issues] == [("seed", 3)] and "appears twice (lines 2 and 3)" in issues[0].message
