@@ -1,15 +1,25 @@
 """Fixtures shared by the whole suite: the tiny local model and the demo workspace, each built once per session."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+"""LLaMA-Factory's data and examples beside the checkout: the compatibility tests read them."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI (``CI`` set) a missing ``../shared`` fails the run instead of skipping its compatibility tests."""
+    if os.environ.get("CI") and not (SHARED / "lmf-data").is_dir():
+        raise pytest.UsageError(
+            f"{SHARED} (lmf-data, lmf-examples) is missing: CI runs the LLaMA-Factory compatibility tests against it"
+        )
 
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test reaches a hub or writes to the user's caches: offline flags and a session cache folder."""
-    import os
-
     cache = tmp_path_factory.mktemp("lmf-cache")
     os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LMF_CACHE_HOME": str(cache)})
 
