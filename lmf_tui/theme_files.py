@@ -1,6 +1,5 @@
 """Themes loaded from TOML files: textual ``Theme`` fields plus a ``[variables]`` table of lmf's own colours."""
 
-import sys
 import tomllib
 from pathlib import Path
 
@@ -10,9 +9,8 @@ REQUIRED_VARIABLES = ("token-trained", "token-masked", "token-special")
 
 
 def builtin_themes_dir() -> Path:
-    """The shipped ``themes/`` folder: beside the package in a checkout, else under ``<prefix>/share``."""
-    checkout = Path(__file__).resolve().parents[1] / "themes"
-    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "lmf-workbench" / "themes"
+    """The shipped themes: package data (``lmf_tui/themes``), found by any install (editable, wheel, ``--user``)."""
+    return Path(__file__).resolve().with_name("themes")
 
 
 class ThemeFileError(ValueError):

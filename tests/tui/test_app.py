@@ -116,7 +116,7 @@ def test_only_lmf_themes_are_offered_and_a_user_theme_loads(
 ) -> None:
     themes = tmp_path / "themes"
     themes.mkdir()
-    shipped = Path(__file__).resolve().parents[2] / "themes" / "lmf-light.toml"
+    shipped = Path(__file__).resolve().parents[2] / "lmf_tui" / "themes" / "lmf-light.toml"
     (themes / "mine.toml").write_text(shipped.read_text().replace('"lmf-light"', '"mine"'))
     (themes / "broken.toml").write_text('name = "broken"\n')
     app = make_app(theme="mine")

@@ -7,7 +7,7 @@ from textual.color import Color
 
 from lmf_tui.theme_files import REQUIRED_VARIABLES, ThemeFileError, load_theme, load_themes
 
-THEMES = Path(__file__).resolve().parents[2] / "themes"
+THEMES = Path(__file__).resolve().parents[2] / "lmf_tui" / "themes"
 
 
 def test_shipped_themes_load() -> None:
@@ -28,3 +28,12 @@ def test_bad_theme_file_names_the_file(tmp_path: Path) -> None:
     path.write_text("name = \n")
     with pytest.raises(ThemeFileError, match=r"x\.toml"):
         load_theme(path)
+
+
+def test_shipped_themes_are_package_data() -> None:
+    import lmf_tui
+    from lmf_tui.theme_files import builtin_themes_dir
+
+    folder = builtin_themes_dir()
+    assert folder.parent == Path(lmf_tui.__file__).resolve().parent
+    assert {p.stem for p in folder.glob("*.toml")} >= {"lmf-dark", "lmf-light", "lmf-high-contrast"}
