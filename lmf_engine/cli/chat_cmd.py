@@ -73,13 +73,18 @@ def chat(
 
     The back end is the config's infer_backend (huggingface or vllm), or any OpenAI-compatible server with
     --openai-base-url. Generation keys (temperature, top_p, max_new_tokens, ...) come from the config and /set.
+    Library warnings go to $LMF_CACHE_HOME/logs/chat.log (~/.cache/lmf-workbench/logs), not into the conversation.
     """
     from lmf_engine.chat.repl import ChatRepl
     from lmf_engine.chat.sync import SyncEngine
+    from lmf_engine.data.pipeline import cache_root
+    from lmf_engine.util.library_log import quiet_transformers, route_library_logs
 
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
+    route_library_logs(cache_root() / "logs" / "chat.log")
     engine = SyncEngine(open_engine(config, overrides, openai_base_url, api_key, model))
+    quiet_transformers()
     try:
         ChatRepl(engine, system=system).run()
     finally:
