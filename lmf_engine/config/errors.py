@@ -4,6 +4,16 @@ from dataclasses import dataclass
 from typing import Any
 
 _NO_VALUE = object()
+SHOWN_VALUE_CHARS = 120
+"""How much of a value an error message quotes; the rest is counted, not printed."""
+
+
+def quoted(value: Any) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_VALUE_CHARS` characters with the number of those left out."""
+    text = repr(value)
+    if len(text) <= SHOWN_VALUE_CHARS:
+        return text
+    return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text) - SHOWN_VALUE_CHARS:,} more characters)"
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class ConfigIssue:
             where = f"{where}:{self.line}"
         what = self.key
         if self.value is not _NO_VALUE:
-            what = f"{self.key}={self.value!r}"
+            what = f"{self.key}={quoted(self.value)}"
         return f"{where}: {what}: {self.message}" if what else f"{where}: {self.message}"
 
 

@@ -26,6 +26,32 @@ class RawValues:
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_VALUE_NODES = 10_000
+"""A config value made of more YAML nodes than this, once its aliases are expanded, is refused (an alias bomb)."""
+
+
+def expanded_size(node: Any, limit: int) -> int:
+    """How many nodes ``node`` holds once aliases are expanded, counted without expanding them (each node's size is
+    computed once); counting stops just past ``limit``."""
+    sizes: dict[int, int] = {}
+
+    def size(current: Any) -> int:
+        known = sizes.get(id(current))
+        if known is not None:
+            return known
+        total = 1
+        children = current.value if isinstance(current.value, list) else []
+        for child in children:
+            for part in child if isinstance(child, tuple) else (child,):
+                total += size(part)
+                if total > limit:
+                    break
+            if total > limit:
+                break
+        sizes[id(current)] = total
+        return total
+
+    return size(node)
 
 
 def read_file(path: Path, raw: RawValues) -> None:
@@ -67,6 +93,13 @@ def read_file(path: Path, raw: RawValues) -> None:
             if key in seen and not merged:
                 raw.issues.append(ConfigIssue(key, f"appears twice (lines {seen[key]} and {line})", source, line))
             seen[key] = line
+            size = expanded_size(value_node, MAX_VALUE_NODES)
+            if size > MAX_VALUE_NODES:
+                message = (
+                    f"the value expands to more than {MAX_VALUE_NODES:,} YAML nodes (aliases of aliases); refused"
+                )
+                raw.issues.append(ConfigIssue(key, message, source, line))
+                continue
             raw.set(key, loader.construct_object(value_node, deep=True), source, line)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

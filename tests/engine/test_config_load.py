@@ -235,3 +235,15 @@ def test_yaml_merge_keys_are_read_as_pyyaml_reads_them(tmp_path: Path) -> None:
     twice.write_text("<<: {seed: 1}\nseed: 2\nseed: 3\n")
     _, issues = check_config(twice)
     assert [(i.key, i.line) for i in issues] == [("seed", 3)] and "appears twice (lines 2 and 3)" in issues[0].message
+
+
+def test_an_alias_bomb_is_refused_quickly_and_long_values_are_quoted_cut(tmp_path: Path) -> None:
+    levels = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join([*levels, "lora_target: *a6", f"cutoff_len: {'9' * 5000}x"]) + "\n")
+    _, issues = check_config(path)  # expanding it would take minutes and gigabytes
+    refused = {i.key for i in issues if "expands to more than" in i.message}
+    assert {"lora_target", "a6"} <= refused
+    long_value = next(str(i) for i in issues if i.key == "cutoff_len")
+    assert len(long_value) < 400 and "more characters)" in long_value
