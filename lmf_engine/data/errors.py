@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+TOO_DEEP = "the row is nested too deeply to read (thousands of levels of lists or objects)"
+
 
 class DataError(Exception):
     """A problem with dataset_info.json, a data file or its rows, explained in one user-facing message.

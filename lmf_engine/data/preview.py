@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import TOO_DEEP
+
 STRIDE = 512
 CHUNK = 1 << 16
 
@@ -137,6 +139,8 @@ class LineRows(RowSource):
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise PreviewError(f"{self.path}:{line_no}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise PreviewError(f"{self.path}:{line_no}: {TOO_DEEP}") from None
         if not isinstance(value, dict):
             raise PreviewError(f"{self.path}:{line_no}: each line must be a JSON object, got {type(value).__name__}")
         return value

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from .errors import DataError
+from .errors import TOO_DEEP, DataError
 from .registry import DatasetSpec
 
 if TYPE_CHECKING:
@@ -93,6 +93,8 @@ def locate_json_error(path: str) -> tuple[int, int, str] | None:
             json.loads(text)
         except json.JSONDecodeError as exc:
             return exc.lineno, exc.colno, exc.msg
+        except RecursionError:
+            return 1, 1, TOO_DEEP
         return None
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
@@ -100,6 +102,8 @@ def locate_json_error(path: str) -> tuple[int, int, str] | None:
                 json.loads(line)
             except json.JSONDecodeError as exc:
                 return number, exc.colno, exc.msg
+            except RecursionError:
+                return number, 1, TOO_DEEP
     return None
 
 
