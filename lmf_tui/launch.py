@@ -15,8 +15,9 @@ from typing import Literal
 
 import yaml
 
-from lmf_engine.config import Config, load_config
+from lmf_engine.config import Config, ConfigError, load_config
 from lmf_engine.config.launcher_files import CONFIG_KEYS, LauncherKind, launcher_kind
+from lmf_engine.data.config_names import name_issues
 from lmf_engine.runs.launcher import LaunchedRun, LaunchPreview, preview_launch, start_run
 from lmf_engine.runs.store import RunStateError, delete_run, open_run, resume_run
 
@@ -96,6 +97,9 @@ class LaunchOptions:
 def prepare(workspace: Workspace, options: LaunchOptions) -> tuple[Config, LaunchPreview]:
     """Validate and plan: the config, the exact command and run folder, and what that folder already holds."""
     config = load_config(options.config_path, values=options.values())
+    issues = name_issues(config, options.config_path, workspace.root)
+    if issues:
+        raise ConfigError(issues)
     environ = options.environ()
     gpus = None if options.gpus is None else len(options.gpus)
     preview = preview_launch(config, workspace=workspace.root, environ=environ, gpu_count=gpus)

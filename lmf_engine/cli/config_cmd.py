@@ -14,10 +14,14 @@ app = typer.Typer(help="Check, resolve and describe configs (LLaMA-Factory YAML 
 FileArg = Annotated[Path, typer.Argument(help="YAML or JSON config file.", show_default=False)]
 
 
-def _check(file: Path, overrides: list[str] | None):
+def _check(file: Path, overrides: list[str] | None, names: bool = False):
     from lmf_engine.config import check_config
 
     config, issues = check_config(file, overrides or [])
+    if not issues and names:
+        from lmf_engine.data.config_names import name_issues
+
+        issues = name_issues(config, file)
     if issues:
         report_config_issues(file, issues)
     return config
@@ -25,8 +29,9 @@ def _check(file: Path, overrides: list[str] | None):
 
 @app.command()
 def validate(file: FileArg, overrides: OverridesArg = None) -> None:
-    """Exit 0 when the config is valid; otherwise print every problem with file:line and exit 2."""
-    config = _check(file, overrides)
+    """Exit 0 when the config is valid (its template and dataset names known, relative to the current folder as
+    LLaMA-Factory reads them); otherwise print every problem with file:line and exit 2."""
+    config = _check(file, overrides, names=True)
     typer.echo(f"{file}: valid ({len(config.explicit)} keys set)")
 
 

@@ -74,6 +74,10 @@ def train(
     if not config.is_file():
         fail(f"{config}: no such config file")
     loaded, issues = check_config(config, overrides or [])
+    if not issues:
+        from lmf_engine.data.config_names import name_issues
+
+        issues = name_issues(loaded, config, workspace)
     if issues:
         report_config_issues(config, issues)
     start_and_show(lambda: start_run(loaded, config_path=config, workspace=workspace), detach=detach, as_json=as_json)

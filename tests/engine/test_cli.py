@@ -25,10 +25,10 @@ def test_version() -> None:
 
 def test_validate_valid_file(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text("stage: sft\nlora_rank: 8\n")
+    path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\nstage: sft\nlora_rank: 8\n")
     result = run("config", "validate", str(path), "cutoff_len=512")
     assert result.returncode == 0, result.stderr
-    assert "valid (3 keys set)" in result.stdout
+    assert "valid (4 keys set)" in result.stdout
 
 
 def test_validate_reports_every_error_on_stderr_and_exits_2(tmp_path: Path) -> None:
@@ -77,7 +77,10 @@ def test_env_lists_the_stack() -> None:
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="../shared/lmf-examples is not present")
 def test_validate_llamafactory_example() -> None:
-    assert run("config", "validate", str(EXAMPLE)).returncode == 0
+    data = EXAMPLE.parents[2] / "lmf-data"
+    assert run("config", "validate", str(EXAMPLE), f"dataset_dir={data}").returncode == 0
+    elsewhere = run("config", "validate", str(EXAMPLE))  # from a folder without LLaMA-Factory's data/
+    assert elsewhere.returncode == 2 and "dataset_dir: 'data': no such folder" in elsewhere.stderr
 
 
 PROBE = """

@@ -115,6 +115,21 @@ async def test_a_config_error_stops_the_start_and_points_at_the_field(
         assert config.focused.parent.parent.id == "field-lr_scheduler_type"
 
 
+async def test_a_misspelt_dataset_stops_the_start_with_a_did_you_mean(
+    make_app: Callable[..., WorkbenchApp], workspace: Path
+) -> None:
+    typo = workspace / "configs" / "typo.yaml"
+    text = (workspace / "configs" / "sft_lora.yaml").read_text()
+    dataset_line = next(line for line in text.splitlines() if line.startswith("dataset:"))
+    typo.write_text(text.replace(dataset_line, dataset_line.replace("demo_sft", "demo_sfft")))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_train(app, pilot)
+        screen.query_one("#launch-config", Select).value = str(typo)
+        await wait_until(pilot, lambda: "did you mean demo_sft" in text_of(screen, "#launch-preview"))
+        assert "problem(s) stop the start" in text_of(screen, "#launch-preview")
+
+
 async def test_start_then_stop_then_resume(
     make_app: Callable[..., WorkbenchApp], fake_trainer: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

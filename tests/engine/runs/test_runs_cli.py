@@ -18,7 +18,9 @@ DRIVER = Path(__file__).with_name("cli_driver.py")
 @pytest.fixture
 def cli_workspace(workspace: Path) -> Path:
     shutil.copy(DRIVER, workspace / "cli_driver.py")
-    (workspace / "train.yaml").write_text("output_dir: runs/demo\nmax_steps: 3\nlearning_rate: 1.0e-3\n")
+    (workspace / "train.yaml").write_text(
+        "model_name_or_path: fake/model\noutput_dir: runs/demo\nmax_steps: 3\nlearning_rate: 1.0e-3\n"
+    )
     return workspace
 
 

@@ -258,7 +258,6 @@ try:
 except RunStartError as err:
     print("refused:", err)
     sys.exit(2)
-launched.process.wait()
 print("started")
 """
 
@@ -267,8 +266,11 @@ def test_of_eight_starts_at_once_on_one_folder_exactly_one_runs(workspace: Path)
     import subprocess
     import sys
 
+    environ = {**os.environ, "FAKE_TRAINER_MODE": "wait"}  # the winner runs until stopped: the others meet it
     starts = [
-        subprocess.Popen([sys.executable, "-c", START_ONE], cwd=workspace, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", START_ONE], cwd=workspace, stdout=subprocess.PIPE, text=True, env=environ
+        )
         for _ in range(8)
     ]
     outputs = [(p.communicate(timeout=60)[0], p.returncode) for p in starts]
@@ -276,9 +278,11 @@ def test_of_eight_starts_at_once_on_one_folder_exactly_one_runs(workspace: Path)
     refusals = [out for out, code in outputs if code == 2]
     assert all("refused: run 'race'" in out and "stop it first" in out for out in refusals)
     run_dir = workspace / "runs" / "race"
-    assert read_run(run_dir).state == "finished"
+    wait_for(lambda: read_run(run_dir).state == "running")
+    stop_run(open_run(run_dir), wait=True, timeout=20)
+    assert read_run(run_dir).state == "stopped"
     states = [e["state"] for e in read_events(run_dir)[0] if e["kind"] == "state"]
-    assert states == ["queued", "running", "finished"]
+    assert states == ["queued", "running", "stopped"]
 
 
 def test_an_output_dir_that_cannot_be_created_is_a_clear_error(workspace: Path) -> None:
