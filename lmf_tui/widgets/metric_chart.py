@@ -46,11 +46,9 @@ class MetricChart(Widget):
 
     @property
     def stale(self) -> bool:
-        """True when the chart was built for another size (one column narrower is fine: a column is left blank)."""
-        if self.built_size is None:
-            return True
-        width, height = self.built_size
-        return height != self.size.height or not 0 <= self.size.width - width <= 1
+        """True when the chart was built for another size (a chart built ahead for its slot is shown at once, and
+        rebuilt for its exact size at the next poll when the slot turned out a column wider)."""
+        return self.built_size != (self.size.width, self.size.height)
 
     def render(self) -> RenderResult:
         return self.text
