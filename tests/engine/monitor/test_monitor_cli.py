@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,7 +57,8 @@ def test_a_run_is_marked_from_its_record(
     result = lmf("monitor", "-n", "1", "--run", "demo", "--root", str(tmp_path / "runs"))
     assert result.exit_code == 0, result.output
     assert "run demo ▶" in result.output
-    assert f"▶ {session_child.pid} sleep" in result.output and f"  {os.getpid()} " in result.output
+    assert re.search(rf"▶ +{session_child.pid} sleep", result.output)  # pids are right-aligned in their column
+    assert re.search(rf"  +{os.getpid()} ", result.output)
     assert "68.7/140.4 GiB, run 2.0 GiB" in result.output
 
 
