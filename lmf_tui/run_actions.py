@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from lmf_engine.runs.launcher import newest_checkpoint
+from lmf_engine.runs.launcher import checkpoints, newest_checkpoint
 from lmf_engine.runs.record import CONFIG_FILE
 from lmf_engine.runs.store import RunInfo, open_run, resume_run, stop_run
 from lmf_engine.util.fs import atomic_write_text
@@ -22,12 +22,6 @@ if TYPE_CHECKING:
     from .screens.base import WorkbenchScreen
 
 ADAPTER_TYPES = ("lora", "oft")
-
-
-def checkpoints(run_dir: Path) -> list[Path]:
-    """The run's ``checkpoint-N`` folders, newest first."""
-    found = [p for p in run_dir.glob("checkpoint-*") if p.is_dir() and p.name.removeprefix("checkpoint-").isdigit()]
-    return sorted(found, key=lambda p: int(p.name.removeprefix("checkpoint-")), reverse=True)
 
 
 def ask_stop(screen: "WorkbenchScreen", info: RunInfo) -> None:

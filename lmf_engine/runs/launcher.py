@@ -65,14 +65,20 @@ def resolve_run_dir(config: Config, workspace: Path, runs_root: Path | None = No
     return (root / (name or default_run_name(config))).resolve()
 
 
-def newest_checkpoint(run_dir: Path) -> Path | None:
-    """The ``checkpoint-N`` folder with the largest N, or None."""
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's ``checkpoint-N`` folders, newest (largest N) first."""
     found = []
     for child in run_dir.glob("checkpoint-*"):
         suffix = child.name.removeprefix("checkpoint-")
         if child.is_dir() and suffix.isdigit():
             found.append((int(suffix), child))
-    return max(found)[1] if found else None
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The ``checkpoint-N`` folder with the largest N, or None."""
+    found = checkpoints(run_dir)
+    return found[0] if found else None
 
 
 def holds_files(run_dir: Path) -> bool:

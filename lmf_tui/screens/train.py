@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from lmf_engine.config import ConfigError, ConfigIssue
 from lmf_engine.runs.launch_plan import LaunchError
-from lmf_engine.runs.launcher import LaunchedRun, LaunchPreview, RunStartError
+from lmf_engine.runs.launcher import LaunchedRun, LaunchPreview, RunStartError, newest_checkpoint
 from lmf_engine.runs.store import RunInfo, RunStateError, list_runs, open_run
 
 from ..bindings import bindings_for
@@ -245,7 +245,7 @@ class TrainScreen(WorkbenchScreen):
             ("overwrite", "[o] Overwrite (delete it first)"),
         ]
         keys = {"n": "rename", "o": "overwrite"}
-        if preview.existing is not None and any(preview.run_dir.glob("checkpoint-*")):
+        if preview.existing is not None and newest_checkpoint(preview.run_dir) is not None:
             choices.insert(0, ("resume", "[r] Resume it from its newest checkpoint"))
             keys["r"] = "resume"
         state = preview.existing.state if preview.existing is not None else "files"
