@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.markup import escape
 from textual.widgets import DataTable
 
 from lmf_engine.runs.overview import RunRow
@@ -131,7 +132,7 @@ class RunsTable(DataTable[Any]):
         state = f" · sorted by {self.sort_key}{' ↓' if self.sort_reverse else ' ↑'}"
         shown_text = f"{len(shown)} of {len(rows)}" if self.filter_text else str(len(rows))
         self.border_title = f"Runs ({shown_text}){state}" + (
-            f" · filter {self.filter_text!r}" if self.filter_text else ""
+            f" · filter {escape(repr(self.filter_text))}" if self.filter_text else ""
         )
         self.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
 
