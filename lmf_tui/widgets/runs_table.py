@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.markup import escape
+from textual.content import Content
 from textual.widgets import DataTable
 
 from lmf_engine.runs.overview import RunRow
@@ -131,9 +131,8 @@ class RunsTable(DataTable[Any]):
                         self.update_cell(str(row.path), key, value)
         state = f" · sorted by {self.sort_key}{' ↓' if self.sort_reverse else ' ↑'}"
         shown_text = f"{len(shown)} of {len(rows)}" if self.filter_text else str(len(rows))
-        self.border_title = f"Runs ({shown_text}){state}" + (
-            f" · filter {escape(repr(self.filter_text))}" if self.filter_text else ""
-        )
+        filtered = f" · filter {self.filter_text!r}" if self.filter_text else ""
+        self.border_title = Content(f"Runs ({shown_text}){state}{filtered}")  # plain text: never markup
         self.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
 
     def _cells(self, row: RunRow) -> list[Any]:
