@@ -28,6 +28,7 @@ SCREENS: tuple[tuple[str, str], ...] = (
     ("config", "Config"),
     ("train", "Train"),
     ("runs", "Runs"),
+    ("chat", "Chat"),
 )
 """Mode name and title of each screen, in number-key order."""
 
@@ -60,6 +61,13 @@ def runs_screen() -> Screen[None]:
     return RunsScreen()
 
 
+def chat_screen() -> Screen[None]:
+    """Screen 6, imported when first shown."""
+    from .screens.chat import ChatScreen
+
+    return ChatScreen()
+
+
 def read_themes(folders: list[Path]) -> tuple[list[Theme], list[str]]:
     """Themes of every ``*.toml`` in ``folders`` (later folders win on a name), and one problem line per bad file."""
     themes: dict[str, Theme] = {}
@@ -87,6 +95,7 @@ class WorkbenchApp(App[None]):
         "config": config_screen,
         "train": train_screen,
         "runs": runs_screen,
+        "chat": chat_screen,
     }
     DEFAULT_MODE = "datasets"
     COMMANDS: ClassVar = {WorkbenchCommands}

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 
 from lmf_engine.util.suggest import did_you_mean
 
-SCOPES = ("app", "datasets", "template", "config", "train", "runs", "run", "compare")
+SCOPES = ("app", "datasets", "template", "config", "train", "runs", "run", "compare", "chat")
 SCOPE_TITLES = {
     "app": "Everywhere",
     "datasets": "Datasets",
@@ -21,6 +21,7 @@ SCOPE_TITLES = {
     "runs": "Runs",
     "run": "A run",
     "compare": "Compare runs",
+    "chat": "Chat",
 }
 
 
@@ -46,6 +47,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.screen.config", "3", "app.switch_mode('config')", "Config", "app"),
     KeySpec("app.screen.train", "4", "app.switch_mode('train')", "Train", "app"),
     KeySpec("app.screen.runs", "5", "app.switch_mode('runs')", "Runs", "app"),
+    KeySpec("app.screen.chat", "6", "app.switch_mode('chat')", "Chat", "app"),
     KeySpec("app.keys", "question_mark", "app.show_keys", "Keys", "app"),
     KeySpec("app.palette", "ctrl+p", "app.command_palette", "Commands", "app", priority=True),
     KeySpec("app.quit", "ctrl+q", "app.quit", "Quit", "app", show=False, priority=True),
@@ -100,6 +102,19 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("compare.axis", "t", "toggle_axis", "Step/tokens", "compare"),
     KeySpec("compare.smooth", "s", "smooth", "Smoothing", "compare"),
     KeySpec("compare.log_scale", "l", "log_scale", "Log scale", "compare"),
+    KeySpec("chat.stop", "escape", "stop", "Stop answer", "chat", priority=True),
+    KeySpec("chat.target", "ctrl+o", "target", "Model", "chat", priority=True),
+    KeySpec("chat.ab", "ctrl+b", "ab", "A/B", "chat", priority=True),
+    KeySpec("chat.regenerate", "ctrl+r", "regenerate", "Regenerate", "chat", priority=True),
+    KeySpec("chat.edit", "ctrl+e", "edit", "Edit msg", "chat", priority=True),
+    KeySpec("chat.tool_result", "ctrl+t", "tool_result", "Tool result", "chat", priority=True),
+    KeySpec("chat.settings", "ctrl+g", "settings", "Settings", "chat", priority=True),
+    KeySpec("chat.tokens", "ctrl+w", "prompt_tokens", "Prompt tokens", "chat", priority=True),
+    KeySpec("chat.thinking", "ctrl+k", "thinking", "Thinking", "chat", priority=True),
+    KeySpec("chat.copy", "ctrl+y", "copy", "Copy", "chat", priority=True),
+    KeySpec("chat.save", "ctrl+s", "save", "Save", "chat", priority=True),
+    KeySpec("chat.load", "ctrl+l", "load", "Load", "chat", priority=True),
+    KeySpec("chat.new", "ctrl+n", "new", "New chat", "chat", priority=True, show=False),
 )
 
 KEY_IDS: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}

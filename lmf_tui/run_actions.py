@@ -9,19 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from lmf_engine.runs.inference import INFERENCE_FILE, RunConfigError, write_inference_config
 from lmf_engine.runs.launcher import checkpoints, newest_checkpoint
-from lmf_engine.runs.record import CONFIG_FILE
 from lmf_engine.runs.store import RunInfo, open_run, resume_run, stop_run
-from lmf_engine.util.fs import atomic_write_text
 
 from .screens.choose import ChooseScreen, confirm
 
 if TYPE_CHECKING:
     from .screens.base import WorkbenchScreen
-
-ADAPTER_TYPES = ("lora", "oft")
 
 
 def ask_stop(screen: "WorkbenchScreen", info: RunInfo) -> None:
@@ -81,38 +76,6 @@ def _resume(info: RunInfo, checkpoint: Path) -> None:
     resume_run(open_run(info.path), checkpoint=None if checkpoint == newest_checkpoint(info.path) else checkpoint)
 
 
-INFERENCE_FILE = "inference.yaml"
-
-
-def inference_values(info: RunInfo) -> dict[str, object]:
-    """The keys to chat with, serve or export a run's result: its base model and adapter, or its full model."""
-    config: dict = {}
-    path = info.path / CONFIG_FILE
-    if path.is_file():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        config = loaded if isinstance(loaded, dict) else {}
-    finetuning = config.get("finetuning_type", "lora")
-    values: dict[str, object] = {}
-    if finetuning in ADAPTER_TYPES:
-        values.update(model_name_or_path=config.get("model_name_or_path"), adapter_name_or_path=str(info.path))
-        values["finetuning_type"] = finetuning
-    else:
-        values["model_name_or_path"] = str(info.path)
-    for key in ("template", "trust_remote_code"):
-        if config.get(key) is not None:
-            values[key] = config[key]
-    values["export_dir"] = str(info.path.parent / f"{info.path.name}-merged")
-    return values
-
-
-def write_inference_config(info: RunInfo) -> Path:
-    """Write ``<run>/inference.yaml`` (see :func:`inference_values`) and return its path."""
-    path = info.path / INFERENCE_FILE
-    header = f"# Chat with, serve or export run {info.name} (written by lmf-tui)\n"
-    atomic_write_text(path, header + yaml.safe_dump(inference_values(info), sort_keys=False))
-    return path
-
-
 def next_steps(path: Path) -> str:
     """The commands that chat with, serve and export a run's result through its inference config ``path``."""
     shown = shlex.quote(str(path))
@@ -133,8 +96,8 @@ def show_next_steps(screen: "WorkbenchScreen", info: RunInfo) -> None:
         screen.notify(f"{info.path} is a LLaMA-Factory output folder: it is shown read-only", severity="warning")
         return
     try:
-        path = write_inference_config(info)
-    except OSError as exc:
+        path = write_inference_config(info.path, info.name)
+    except (OSError, RunConfigError) as exc:
         screen.notify(f"cannot write {info.path / INFERENCE_FILE}: {exc}", severity="error")
         return
     screen.app.push_screen(ChooseScreen(f"Run {info.name} is finished", next_steps(path), [("close", "Close")]))

@@ -19,9 +19,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test reaches a hub or writes to the user's caches: offline flags and a session cache folder."""
-    cache = tmp_path_factory.mktemp("lmf-cache")
-    os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LMF_CACHE_HOME": str(cache)})
+    """No test reaches a hub or writes to the user's caches or state: offline flags, session folders."""
+    cache, state = tmp_path_factory.mktemp("lmf-cache"), tmp_path_factory.mktemp("xdg-state")
+    os.environ.update(
+        {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LMF_CACHE_HOME": str(cache), "XDG_STATE_HOME": str(state)}
+    )
 
 
 @pytest.fixture(scope="session")

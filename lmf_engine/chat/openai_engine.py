@@ -13,6 +13,7 @@ from typing import Any
 
 from lmf_engine.data.templates import FunctionCall
 
+from .conversation import to_openai
 from .engine import ChatEngine, FinishReason, Generation, Request
 from .errors import ChatError
 from .sse import iter_events
@@ -27,41 +28,9 @@ def api_root(base_url: str) -> str:
     return root if root.endswith("/v1") else root + "/v1"
 
 
-def _function_calls(content: str) -> list[dict[str, Any]] | None:
-    try:
-        calls = json.loads(content)
-    except json.JSONDecodeError:
-        return None
-    calls = calls if isinstance(calls, list) else [calls]
-    if not all(isinstance(c, dict) and "name" in c for c in calls):
-        return None
-    return calls
-
-
 def openai_messages(request: Request) -> list[dict[str, Any]]:
-    """The request's conversation in OpenAI's roles: function calls become ``tool_calls``, observations ``tool``."""
-    out: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
-    call_ids: list[str] = []
-    for index, message in enumerate(request.messages):
-        calls = _function_calls(message.content) if message.role == "function" else None
-        if calls is not None:
-            call_ids = [f"call_{index}_{i}" for i in range(len(calls))]
-            tool_calls = [
-                {"id": cid, "type": "function", "function": {"name": c["name"], "arguments": _arguments(c)}}
-                for cid, c in zip(call_ids, calls, strict=True)
-            ]
-            out.append({"role": "assistant", "content": None, "tool_calls": tool_calls})
-        elif message.role == "observation":
-            out.append({"role": "tool", "content": message.content, "tool_call_id": call_ids[0] if call_ids else ""})
-        else:
-            role = "assistant" if message.role == "function" else message.role
-            out.append({"role": role, "content": message.content})
-    return out
-
-
-def _arguments(call: Mapping[str, Any]) -> str:
-    args = call.get("arguments", {})
-    return args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+    """The request's conversation in OpenAI's roles (see :func:`.conversation.to_openai`)."""
+    return to_openai(request.messages, request.system)
 
 
 def openai_tools(tools: str) -> list[dict[str, Any]]:

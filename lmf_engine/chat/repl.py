@@ -4,7 +4,6 @@ Reasoning (text inside thought words) is shown dimmed and kept in the history as
 drops old thoughts from later prompts as it does in training.
 """
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from .conversation import Conversation, load_conversation, save_conversation
 from .errors import ChatError
 from .settings import merge_settings, parse_assignment
 from .sync import SyncEngine
@@ -30,33 +30,6 @@ to start and end a multi-line message. Ctrl-C stops the answer being written; Ct
   /help            show this help
   /exit            leave"""
 FENCE = '"""'
-ROLES = ("user", "assistant", "function", "observation")
-
-
-def load_conversation(path: Path) -> tuple[str | None, list[dict[str, str]], dict[str, Any]]:
-    """``(system, messages, settings)`` from a ``/save`` file or a JSON list of ``{"role", "content"}`` messages."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    system, settings = None, {}
-    if isinstance(data, dict):
-        system, settings, data = data.get("system"), data.get("settings") or {}, data.get("messages")
-    if not isinstance(data, list):
-        raise ValueError("expected a JSON list of messages or an object with `messages`")
-    messages = []
-    for i, item in enumerate(data):
-        role, content = (item.get("role"), item.get("content")) if isinstance(item, dict) else (None, None)
-        if i == 0 and role == "system" and isinstance(content, str):
-            system = content
-            continue
-        if role == "tool":
-            role = "observation"
-        if role not in ROLES or not isinstance(content, str):
-            raise ValueError(f"message {i + 1}: needs a role ({', '.join(ROLES)}) and a text content")
-        messages.append({"role": role, "content": content})
-    if system is not None and not isinstance(system, str):
-        raise ValueError("`system` must be a string")
-    if not isinstance(settings, dict):
-        raise ValueError("`settings` must be an object")
-    return system, messages, settings
 
 
 class ChatRepl:
@@ -148,9 +121,8 @@ class ChatRepl:
         if not arg:
             self.console.print("[red]usage: /save FILE[/]")
             return
-        data = {"system": self.system, "messages": self.messages, "settings": self.overrides}
         try:
-            Path(arg).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            save_conversation(Path(arg), Conversation(self.system, self.messages, self.overrides))
         except OSError as exc:
             self.console.print(f"[red]cannot save {arg}: {exc.strerror or exc}[/]", markup=True)
             return
@@ -161,8 +133,8 @@ class ChatRepl:
             self.console.print("[red]usage: /load FILE[/]")
             return
         try:
-            system, messages, settings = load_conversation(Path(arg))
-            settings = merge_settings({}, settings)
+            loaded = load_conversation(Path(arg))
+            system, messages, settings = loaded.system, loaded.messages, merge_settings({}, loaded.settings)
         except (OSError, ValueError, ChatError) as exc:
             self.console.print(f"cannot load {arg}: {exc}", style="red", markup=False)
             return

@@ -15,7 +15,8 @@ ConfigArg = Annotated[
     str | None,
     typer.Argument(
         help="YAML or JSON config (model_name_or_path, adapter_name_or_path, template, infer_backend, generation "
-        "keys). Optional with --openai-base-url.",
+        "keys), or a run folder (its base model and adapter, or its full model, with its template). Optional with "
+        "--openai-base-url.",
         show_default=False,
     ),
 ]
@@ -41,9 +42,10 @@ def open_engine(
     api_key: str | None = None,
     model: str | None = None,
 ) -> "ChatEngine":
-    """Load the config and start its engine; user errors print one message and exit 2."""
+    """Load the config (a file, or a run folder's result) and start its engine; user errors exit 2 with a message."""
     from lmf_engine.chat import ChatError, create_engine
     from lmf_engine.config import load_config
+    from lmf_engine.runs.inference import RunConfigError, inference_values
 
     overrides = list(overrides or [])
     if config_file is not None and "=" in config_file and not Path(config_file).exists():
@@ -51,10 +53,19 @@ def open_engine(
         config_file = None
     if config_file is None and not openai_base_url:
         fail("give a CONFIG file, or --openai-base-url to chat with a server")
-    if config_file is not None and not Path(config_file).is_file():
+    run_values = None
+    if config_file is not None and Path(config_file).is_dir():
+        try:
+            run_values = inference_values(Path(config_file))
+        except RunConfigError as exc:
+            fail(str(exc))
+    elif config_file is not None and not Path(config_file).is_file():
         fail(f"config file {config_file!r} does not exist")
     with user_errors(config_file):
-        config = load_config(config_file, overrides)
+        if run_values is not None:
+            config = load_config(overrides=overrides, values=run_values)
+        else:
+            config = load_config(config_file, overrides)
         try:
             return create_engine(config, openai_base_url=openai_base_url, api_key=api_key, model=model)
         except ChatError as exc:

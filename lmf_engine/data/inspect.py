@@ -334,15 +334,24 @@ def render_sample(
     _check(example, stage, options)
     encoded = _encode(template, tokenizer, example, options, stage)
     full = _encode(template, tokenizer, example, replace(options, cutoff_len=_UNLIMITED), stage)
+    sequences = tuple(
+        sequence_view(tokenizer, name, ids, labels, truncated=len(full_ids) > len(ids))
+        for (name, ids, labels), (_, full_ids, _) in zip(encoded, full, strict=True)
+    )
+    return RenderedSample(template, stage, example, options, sequences)
+
+
+def sequence_view(
+    tokenizer: Any, name: str, ids: Sequence[int], labels: Sequence[int] | None = None, truncated: bool = False
+) -> SequenceView:
+    """Describe every token of ``ids`` (labels default to all masked: a prompt, as the chat engines send it)."""
+    labels = list(labels) if labels is not None else [IGNORE_INDEX] * len(ids)
     specials = special_ids(tokenizer)
-    sequences = []
-    for (name, ids, labels), (_, full_ids, _) in zip(encoded, full, strict=True):
-        pieces = tokenizer.convert_ids_to_tokens(list(ids))
-        tokens = [
-            TokenView(i, token_id, text, str(piece), label, token_id in specials)
-            for i, (token_id, text, piece, label) in enumerate(
-                zip(ids, token_texts(tokenizer, ids), pieces, labels, strict=True)
-            )
-        ]
-        sequences.append(SequenceView(name, list(ids), list(labels), tokens, len(full_ids) > len(ids)))
-    return RenderedSample(template, stage, example, options, tuple(sequences))
+    pieces = tokenizer.convert_ids_to_tokens(list(ids))
+    tokens = [
+        TokenView(i, token_id, text, str(piece), label, token_id in specials)
+        for i, (token_id, text, piece, label) in enumerate(
+            zip(ids, token_texts(tokenizer, ids), pieces, labels, strict=True)
+        )
+    ]
+    return SequenceView(name, list(ids), labels, tokens, truncated)

@@ -107,3 +107,23 @@ def test_a_session_with_ctrl_c_in_the_middle_of_an_answer(tmp_path: Path, tiny_m
     assert "max_new_tokens = 1900" in text
     tokens = int(text.split(" tokens", 1)[0].rsplit("[", 1)[1])
     assert 0 < tokens < 1900
+
+
+def test_a_run_folder_chats_with_its_result(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from lmf_engine.runs.record import RunRecord, write_run
+
+    run_dir = tmp_path / "runs" / "full"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(
+        f"model_name_or_path: {tiny_model_dir}\nfinetuning_type: freeze\ntemplate: qwen\n", encoding="utf-8"
+    )
+    for item in tiny_model_dir.iterdir():
+        (run_dir / item.name).symlink_to(item)
+    write_run(run_dir, RunRecord(name="full", state="finished", cwd=str(tmp_path)))
+    result = run("chat", "runs/full", "max_new_tokens=3", stdin="Hi\n/exit\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Chatting with full" in result.stdout and "[3 tokens" in result.stdout
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    refused = run("chat", str(empty), cwd=tmp_path)
+    assert refused.returncode == 2 and "not_a_run has no config.yaml" in refused.stderr

@@ -10,7 +10,8 @@ import pytest
 from chat_support import ScriptedEngine
 from rich.console import Console
 
-from lmf_engine.chat.repl import ChatRepl, load_conversation
+from lmf_engine.chat.conversation import load_conversation
+from lmf_engine.chat.repl import ChatRepl
 from lmf_engine.chat.sync import SyncEngine
 
 
@@ -98,10 +99,10 @@ def test_load_accepts_a_plain_list_of_openai_messages(tmp_path: Path) -> None:
     path = tmp_path / "messages.json"
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "u"}, {"role": "tool", "content": "t"}]
     path.write_text(json.dumps(messages), encoding="utf-8")
-    system, loaded, settings = load_conversation(path)
-    assert system == "S"
-    assert loaded == [{"role": "user", "content": "u"}, {"role": "observation", "content": "t"}]
-    assert settings == {}
+    loaded = load_conversation(path)
+    assert loaded.system == "S"
+    assert loaded.messages == [{"role": "user", "content": "u"}, {"role": "observation", "content": "t"}]
+    assert loaded.settings == {}
 
 
 def test_ctrl_c_at_the_prompt_does_not_leave(sync_engine: SyncEngine) -> None:

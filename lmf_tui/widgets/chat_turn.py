@@ -1,0 +1,143 @@
+"""One turn of a chat transcript: a user (or tool result) message, or an answer streamed as Markdown.
+
+An answer keeps the model's reasoning in a folded "Thinking" section, shows tool calls as calls (name and
+arguments) and ends with its figures: tokens, tokens/s, time to first token and why it ended.
+"""
+
+import json
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+ROLE_TITLES = {"user": "you", "observation": "tool result", "assistant": "answer", "function": "tool call"}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one answer cost: new tokens, seconds from request to end, seconds to the first text, finish reason."""
+
+    tokens: int
+    seconds: float
+    first_token: float | None
+    finish: str
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def text(self) -> str:
+        first = f" · first token {self.first_token * 1000:.0f} ms" if self.first_token is not None else ""
+        return f"{self.tokens} tokens · {self.rate:.1f} tokens/s{first} · {self.finish}"
+
+
+def calls_content(calls: list[tuple[str, str]]) -> Content:
+    """Tool calls as ``⚙ name(arguments)`` lines, arguments as compact JSON when they parse."""
+    lines = []
+    for name, arguments in calls:
+        try:
+            shown = json.dumps(json.loads(arguments), ensure_ascii=False)
+        except (TypeError, ValueError):
+            shown = arguments
+        lines.append(Content.assemble(("⚙ ", "$accent"), (name, "bold $accent"), f"({shown})"))
+    return Content("\n").join(lines)
+
+
+class UserTurn(Static):
+    """A message typed by the user: ``role`` is ``user`` or ``observation`` (a tool result)."""
+
+    DEFAULT_CSS = """
+    UserTurn { height: auto; margin: 1 0 0 0; padding: 0 1; border-left: thick $secondary; background: $boost; }
+    UserTurn.-tool { border-left: thick $accent; }
+    """
+
+    def __init__(self, text: str, role: str = "user", index: int = 0) -> None:
+        super().__init__(Content(text))
+        self.role = role
+        self.index = index
+        self.text = text
+        self.border_title = ROLE_TITLES[role]
+        if role == "observation":
+            self.add_class("-tool")
+
+
+class AnswerTurn(Vertical):
+    """An answer: reasoning (folded), the answer as Markdown (streamed), tool calls and its figures."""
+
+    DEFAULT_CSS = """
+    AnswerTurn { height: auto; margin: 1 0 0 0; padding: 0 0 0 1; border-left: thick $primary; }
+    AnswerTurn.-cancelled { border-left: thick $warning; }
+    AnswerTurn Collapsible { display: none; padding: 0; margin: 0; border: none; background: $surface; }
+    AnswerTurn.-thinking Collapsible { display: block; }
+    AnswerTurn #reasoning { color: $text-muted; text-style: italic; }
+    AnswerTurn Markdown { margin: 0; padding: 0; background: transparent; }
+    AnswerTurn #calls { display: none; }
+    AnswerTurn.-calls #calls { display: block; }
+    AnswerTurn #figures { color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasoning = ""
+        self.answer = ""
+        self.finished = False
+        self._stream: MarkdownStream | None = None
+
+    def compose(self) -> ComposeResult:
+        with Collapsible(title="Thinking", collapsed=True, id="thinking"):
+            yield Static("", id="reasoning", markup=False)
+        yield Markdown("", id="answer")
+        yield Static("", id="calls")
+        yield Static(Content.styled("waiting for the first token…", "$text-muted"), id="figures")
+
+    async def add(self, kind: str, text: str) -> None:
+        """Append streamed text: ``reasoning`` goes into the folded section, ``content`` into the Markdown."""
+        if kind == "reasoning":
+            self.reasoning += text
+            self.add_class("-thinking")
+            self.query_one("#reasoning", Static).update(Content(self.reasoning))
+            self.query_one(Collapsible).title = f"Thinking ({len(self.reasoning)} characters)"
+            return
+        self.answer += text
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+        await self._stream.write(text)
+
+    async def finish(self, text: str, reasoning: str, calls: list[tuple[str, str]], figures: Figures) -> None:
+        """Show the complete answer (as the engine finally split it), its calls and figures."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.finished = True
+        if text != self.answer:
+            self.answer = text
+            await self.query_one(Markdown).update(text)
+        if reasoning != self.reasoning:
+            self.reasoning = ""
+            if reasoning:
+                await self.add("reasoning", reasoning)
+        if calls:
+            self.add_class("-calls")
+            self.query_one("#calls", Static).update(calls_content(calls))
+        self.set_class(figures.finish == "cancelled", "-cancelled")
+        self.query_one("#figures", Static).update(Content(figures.text()))
+
+    async def show_saved(self, text: str, reasoning: str, calls: list[tuple[str, str]]) -> None:
+        """An answer loaded from a file (no figures)."""
+        await self.finish(text, reasoning, calls, Figures(0, 0.0, None, "loaded"))
+        self.query_one("#figures", Static).update(Content.styled("loaded from a file", "$text-muted"))
+
+    def failed(self, message: str) -> None:
+        """The answer could not be generated: say why where its figures would be."""
+        self.finished = True
+        self.add_class("-cancelled")
+        self.query_one("#figures", Static).update(Content.styled(message, "$error"))
+
+    def toggle_thinking(self) -> bool:
+        """Fold or unfold the reasoning; True when it is now shown."""
+        collapsible = self.query_one(Collapsible)
+        collapsible.collapsed = not collapsible.collapsed
+        return not collapsible.collapsed
