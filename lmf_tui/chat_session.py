@@ -20,11 +20,13 @@ ANSWER_ROLES = ("assistant", "function")
 
 @dataclass
 class Side:
-    """One column: what it talks to, its engine once loaded, its conversation and its last prompt's token ids."""
+    """One column: what it talks to, its engine once loaded (and the target it was loaded for), its conversation and
+    its last prompt's token ids."""
 
     name: str
     target: ChatTarget | None = None
     engine: "ChatEngine | None" = None
+    engine_target: ChatTarget | None = None
     messages: list[dict[str, str]] = field(default_factory=list)
     prompt_ids: list[int] | None = None
 

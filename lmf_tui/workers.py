@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from lmf_engine.chat.errors import ChatError
 from lmf_engine.config import Config, ConfigError
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.preview import Cancel, PreviewError, RowSource, open_rows
 from lmf_engine.data.stats import LengthStats, length_stats
 from lmf_engine.model.tokenizer import ModelLoadError
+from lmf_engine.runs.inference import RunConfigError
 
 from .dataset_entries import Entry, check_row
 from .settings import SettingsError
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from lmf_engine.data.inspect import InspectSetup
     from lmf_engine.data.processors import Stage
 
-USER_ERRORS = (ConfigError, DataError, PreviewError, ModelLoadError, SettingsError, OSError)
+USER_ERRORS = (ConfigError, DataError, PreviewError, ModelLoadError, SettingsError, ChatError, RunConfigError, OSError)
 """Errors a user can fix: shown as their message alone, without a traceback (with the two below)."""
 BIG_CUTOFF = 1 << 30
 BATCH = 256

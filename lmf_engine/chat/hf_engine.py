@@ -10,6 +10,8 @@ with ``stage: rm`` loads the model with its value head and scores texts instead 
 """
 
 import asyncio
+import gc
+import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,10 +24,67 @@ from .settings import base_settings
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
+    from lmf_engine.data.templates import Template
 
-    from .hf_stream import GenerateCall
+    from .hf_stream import GenerateCall, Generator
 
-_DONE = object()
+DONE = object()
+"""The last item a generation posts to its :class:`Handoff` (after its text, or an error)."""
+
+
+def load_text_side(config: "Config", padding_side: str = "left") -> tuple[Any, "Template", list[int]]:
+    """The config's tokenizer (fixed in place by its template), its template, and the template's stop token ids."""
+    from lmf_engine.data.pipeline import template_for
+    from lmf_engine.data.templates import stop_token_ids
+    from lmf_engine.model.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(config)
+    tokenizer.padding_side = padding_side
+    template = template_for(config, tokenizer)
+    return tokenizer, template, [i for i in stop_token_ids(template, tokenizer) if i is not None]
+
+
+async def handoff_texts(handoff: Handoff) -> AsyncGenerator[str, None]:
+    """The text a generation posts to ``handoff``, joined per wake-up, until :data:`DONE` (an error is raised)."""
+    while True:
+        text: list[str] = []
+        for item in await handoff.take():
+            if item is DONE or isinstance(item, BaseException):
+                if text:
+                    yield "".join(text)
+                if item is DONE:
+                    return
+                raise item
+            text.append(item)
+        yield "".join(text)
+
+
+def finish_generation(
+    generation: Generation, ids: list[int], prompt_tokens: int, tokenizer: Any, stop_ids: Sequence[int], skip: bool
+) -> None:
+    """Fill in ``generation`` from its new token ``ids``: counts, text (``skip``: without special tokens), reason."""
+    generation.prompt_tokens, generation.completion_tokens = prompt_tokens, len(ids)
+    generation.raw_text = tokenizer.decode(ids, skip_special_tokens=skip)
+    if generation.cancelled:
+        generation.finish_reason = "cancelled"
+    elif ids and ids[-1] in stop_ids:
+        generation.finish_reason = "stop"
+    else:
+        generation.finish_reason = "length"
+
+
+async def close_worker(worker: Worker) -> None:
+    """Wait until ``worker`` has run what was queued (a cancelled generation ends at its next token), then close it."""
+    await asyncio.wrap_future(worker.call(lambda: None))
+    worker.close()
+
+
+def release_memory() -> None:
+    """Give the memory of dropped models back: collect reference cycles and empty the CUDA cache (with a GPU)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        gc.collect()
+        torch.cuda.empty_cache()
 
 
 class HuggingfaceEngine(ChatEngine):
@@ -34,29 +93,24 @@ class HuggingfaceEngine(ChatEngine):
     name = "huggingface"
 
     def __init__(self, config: "Config") -> None:
-        from lmf_engine.data.pipeline import template_for
-        from lmf_engine.data.templates import stop_token_ids
         from lmf_engine.model.loader import load_model
-        from lmf_engine.model.tokenizer import load_tokenizer
 
         from .hf_stream import Generator
 
         super().__init__(base_settings(config))
         self.can_score = config.finetuning.stage == "rm"
         self.can_generate = not self.can_score
-        self.tokenizer = load_tokenizer(config)
-        self.tokenizer.padding_side = "left" if self.can_generate else "right"
-        self.template = template_for(config, self.tokenizer)
-        self.model = load_model(config, self.tokenizer, is_trainable=False, add_valuehead=self.can_score)
-        self.stop_ids = [i for i in stop_token_ids(self.template, self.tokenizer) if i is not None]
+        self.tokenizer, self.template, self.stop_ids = load_text_side(config, "left" if self.can_generate else "right")
+        self.model: Any = load_model(config, self.tokenizer, is_trainable=False, add_valuehead=self.can_score)
         self.model_name = Path(str(config.get("model_name_or_path"))).name
         self.context_length = getattr(self.model.config, "max_position_embeddings", None)
         self.prompts = PromptBuilder(self.template, self.tokenizer, self.context_length)
-        self._generator = Generator(self.model, self.tokenizer)
+        self._generator: Generator | None = Generator(self.model, self.tokenizer)
         self._worker = Worker("lmf-generate")
 
     @property
     def device(self) -> Any:
+        assert self._generator is not None, "the engine is closed"
         return self._generator.device
 
     def request(self, messages: Any, system: str | None = None, tools: str | None = None, **gen: Any) -> Request:
@@ -71,45 +125,36 @@ class HuggingfaceEngine(ChatEngine):
             if not handoff.post(item):  # the consumer's loop is gone: nobody is listening any more
                 generation.cancel()
 
+        generator = self._generator
+        assert generator is not None, "the engine is closed"
         prompt = request.prompt_ids or []
-        call = self._generator.prepare(
+        call = generator.prepare(
             prompt, request.settings, self.stop_ids, generation.cancel_event, post if stream else None
         )
-        self._worker.submit(lambda: self._work(call, request, generation, post))
-        while True:
-            text: list[str] = []
-            for item in await handoff.take():
-                if item is _DONE or isinstance(item, BaseException):
-                    if text:
-                        yield "".join(text)
-                    if item is _DONE:
-                        return
-                    raise item
-                text.append(item)
-            yield "".join(text)
+        self._worker.submit(lambda: self._work(generator, call, request, generation, post))
+        async for text in handoff_texts(handoff):
+            yield text
 
     def _work(
-        self, call: "GenerateCall", request: Request, generation: Generation, post: Callable[[Any], None]
+        self,
+        generator: "Generator",
+        call: "GenerateCall",
+        request: Request,
+        generation: Generation,
+        post: Callable[[Any], None],
     ) -> None:
         """Generate in the worker thread and fill in ``generation``; the end (or an error) goes to ``post``."""
         try:
             if generation.cancelled:
                 generation.finish_reason = "cancelled"
                 return
-            ids = self._generator.run(call)
-            generation.prompt_tokens, generation.completion_tokens = call.prompt_length, len(ids)
-            skip_special = request.settings["skip_special_tokens"]
-            generation.raw_text = self.tokenizer.decode(ids, skip_special_tokens=skip_special)
-            if generation.cancelled:
-                generation.finish_reason = "cancelled"
-            elif ids and ids[-1] in self.stop_ids:
-                generation.finish_reason = "stop"
-            else:
-                generation.finish_reason = "length"
+            ids = generator.run(call)
+            skip = request.settings["skip_special_tokens"]
+            finish_generation(generation, ids, call.prompt_length, self.tokenizer, self.stop_ids, skip)
         except Exception as exc:
             post(exc)
         finally:
-            post(_DONE)
+            post(DONE)
 
     async def score(self, texts: Sequence[str], max_length: int | None = None) -> list[float]:
         """The value head's score of each text at its last token (LLaMA-Factory's ``get_scores``)."""
@@ -137,6 +182,13 @@ class HuggingfaceEngine(ChatEngine):
             return values.gather(dim=-1, index=last).squeeze(-1).float().tolist()
 
     async def aclose(self) -> None:
-        """Stop the current generation and let the worker thread go."""
+        """Stop the current generation, let the worker thread go and drop the model (its GPU memory is freed).
+
+        The engine cannot generate or score afterwards.
+        """
         self.stop()
-        self._worker.close()
+        if self._generator is None:
+            return
+        await close_worker(self._worker)
+        self.model = self._generator = None
+        release_memory()

@@ -108,14 +108,17 @@ class Generator:
         return GenerateCall(kwargs, len(prompt), settings.get(SEED), torch.get_num_threads())
 
     def run(self, call: GenerateCall) -> list[int]:
-        """The new token ids of a prepared call."""
+        """The new token ids of a prepared one-prompt call."""
+        return self.generate(call)[0, call.prompt_length :].tolist()
+
+    def generate(self, call: GenerateCall) -> torch.Tensor:
+        """Run a prepared call: every row's prompt and new tokens, as ``generate`` returns them."""
         if torch.get_num_threads() != call.threads:
             torch.set_num_threads(call.threads)
         if call.seed is not None:
             set_seed(call.seed)
         with torch.inference_mode():
-            output = self.model.generate(**call.kwargs)
-        return output[0, call.prompt_length :].tolist()
+            return self.model.generate(**call.kwargs)
 
 
 class CancelCriteria(StoppingCriteria):
@@ -193,7 +196,11 @@ class CallbackStreamer(BaseStreamer):
         if not self._prompt_seen:
             self._prompt_seen = True
             return
-        self._pending += value.tolist() if value.dim() == 1 else value.reshape(-1).tolist()
+        self.feed(value.tolist() if value.dim() == 1 else value.reshape(-1).tolist())
+
+    def feed(self, ids: list[int]) -> None:
+        """Take new token ids (the prompt already skipped), as :meth:`put` does for a one-row generation."""
+        self._pending += ids
         now = time.monotonic()
         if now >= self._next_emit and self._flush():
             self._next_emit = now + self.min_interval

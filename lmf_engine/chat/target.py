@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
+from lmf_engine.runs.launcher import RUNS_FOLDER
+
 from .errors import ChatError
 
 if TYPE_CHECKING:
@@ -78,15 +80,27 @@ class ChatTarget:
         return cls(**cast("dict[str, Any]", values))
 
 
-def _resolved_paths(values: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Relative model and adapter paths that exist under ``root``, made absolute (others are left to the hub)."""
+def _local(path: str, key: str, root: Path, where: Path) -> str:
+    """``path`` made absolute when it is under ``root``; a missing one that points into the workspace is an error."""
+    if not path or Path(path).is_absolute():
+        return path
+    if (root / path).exists():
+        return str(root / path)
+    first = Path(path).parts[0]
+    if first in (".", "..", RUNS_FOLDER) or (root / first).is_dir():
+        raise ChatError(f"{where}: {key}: {path} does not exist in {root} (train it first, or fix the path)")
+    return path  # a hub id
+
+
+def _resolved_paths(values: dict[str, Any], root: Path, where: Path) -> dict[str, Any]:
+    """Relative model and adapter paths under ``root`` made absolute (hub ids are left as they are)."""
     out: dict[str, Any] = {}
     for key in PATH_KEYS:
         value = values.get(key)
         if not isinstance(value, str) or not value:
             continue
         parts = [part.strip() for part in value.split(",")]
-        fixed = [str(root / p) if p and not Path(p).is_absolute() and (root / p).exists() else p for p in parts]
+        fixed = [_local(part, key, root, where) for part in parts]
         if fixed != parts:
             out[key] = ",".join(fixed)
     return out
@@ -110,11 +124,11 @@ def target_config(target: ChatTarget, root: Path | None = None) -> "Config | Non
         from lmf_engine.runs.inference import inference_values
 
         values = inference_values(where, base_only=target.base_only)
-        return load_config(values={**values, **_resolved_paths(values, root), **extra})
+        return load_config(values={**values, **_resolved_paths(values, root, where), **extra})
     if not where.is_file():
         raise ChatError(f"config file {where} does not exist")
     config = load_config(where, values=extra)
-    fixed = _resolved_paths({key: config.get(key) for key in PATH_KEYS}, root)
+    fixed = _resolved_paths({key: config.get(key) for key in PATH_KEYS}, root, where)
     return load_config(where, values={**extra, **fixed}) if fixed else config
 
 

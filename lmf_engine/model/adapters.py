@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,27 +55,37 @@ def adapter_paths(config: "Config") -> list[str]:
     return [resolve_adapter(p) for p in split_tokens(config.get("adapter_name_or_path"))]
 
 
-def _adapter_base(path: str) -> str | None:
+def read_adapter_config(path: str, subfolder: str | None = None) -> dict[str, Any] | None:
+    """The ``adapter_config.json`` of a local adapter folder (in ``subfolder`` when given); None if unreadable."""
+    folder = Path(path) / subfolder if subfolder else Path(path)
     try:
-        return json.loads((Path(path) / ADAPTER_CONFIG).read_text(encoding="utf-8")).get("base_model_name_or_path")
+        data = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
 
 
-def _load_adapter(model: Any, path: str, config: "Config", is_trainable: bool) -> Any:
+def _adapter_base(path: str) -> str | None:
+    return (read_adapter_config(path) or {}).get("base_model_name_or_path")
+
+
+def _load_adapter(model: Any, path: str, config: "Config", is_trainable: bool, name: str = "default") -> Any:
+    """``model`` with the adapter at ``path`` added under ``name`` (unmerged); a PeftModel takes it in place."""
     from peft import PeftModel
 
+    kwargs: dict[str, Any] = {
+        "is_trainable": is_trainable,
+        "subfolder": config.get("adapter_folder"),
+        "offload_folder": config.get("offload_folder"),
+        "cache_dir": config.get("cache_dir"),
+        "revision": config.get("model_revision"),
+        "token": config.get("hf_hub_token"),
+    }
     try:
-        return PeftModel.from_pretrained(
-            model,
-            path,
-            is_trainable=is_trainable,
-            subfolder=config.get("adapter_folder"),
-            offload_folder=config.get("offload_folder"),
-            cache_dir=config.get("cache_dir"),
-            revision=config.get("model_revision"),
-            token=config.get("hf_hub_token"),
-        )
+        if isinstance(model, PeftModel):
+            model.load_adapter(path, name, **kwargs)
+            return model
+        return PeftModel.from_pretrained(model, path, adapter_name=name, **kwargs)
     except Exception as exc:
         base = _adapter_base(path)
         hint = f" It was trained on {base!r}; is model_name_or_path the same base model?" if base else ""
@@ -197,6 +208,18 @@ def setup_lora(model: Any, config: "Config", is_trainable: bool, resized_vocab: 
         except ValueError as exc:
             raise ModelLoadError(f"lora_target: {exc}") from None
     return model
+
+
+def attach_adapters(model: Any, adapters: Sequence[tuple[str, str, "Config"]]) -> Any:
+    """One frozen PeftModel in eval mode holding each ``(name, path, config)`` adapter unmerged under its name.
+
+    For serving several adapters on one copy of the base weights (peft's mixed-adapter batches); ``config`` gives
+    each adapter's ``adapter_folder`` and hub settings.
+    """
+    for name, path, config in adapters:
+        model = _load_adapter(model, path, config, is_trainable=False, name=name)
+    model.requires_grad_(False)
+    return model.eval()
 
 
 def init_adapter(model: Any, config: "Config", is_trainable: bool, resized_vocab: bool = False) -> Any:

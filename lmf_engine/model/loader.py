@@ -106,11 +106,15 @@ def _from_pretrained(config: "Config", hf_config: Any, kwargs: dict[str, Any]) -
         ) from None
 
 
-def load_model(config: "Config", tokenizer: Any, *, is_trainable: bool, add_valuehead: bool = False) -> Any:
+def load_model(
+    config: "Config", tokenizer: Any, *, is_trainable: bool, add_valuehead: bool = False, adapters: bool = True
+) -> Any:
     """The config's model, with its adapters, in train mode (``is_trainable``) or frozen in eval mode.
 
     With ``add_valuehead`` the result is a :class:`lmf_engine.model.valuehead.ValueHeadModel` whose head is loaded
-    from the last adapter folder (or the model folder) when one was saved there.
+    from the last adapter folder (or the model folder) when one was saved there. Without ``adapters`` it is the bare
+    base model: ``finetuning_type`` and ``adapter_name_or_path`` are left to the caller (see
+    :func:`.adapters.attach_adapters`).
     """
     hf_config = load_model_config(config)
     dtype = compute_dtype(config, hf_config, is_trainable)
@@ -132,7 +136,8 @@ def load_model(config: "Config", tokenizer: Any, *, is_trainable: bool, add_valu
         resize_embeddings(model, tokenizer)
     if is_trainable:
         prepare_for_training(model, config)
-    model = init_adapter(model, config, is_trainable, resized_vocab=resize)
+    if adapters:
+        model = init_adapter(model, config, is_trainable, resized_vocab=resize)
     if add_valuehead:
         from .valuehead import add_value_head
 

@@ -17,7 +17,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from lmf_engine.chat.conversation import load_conversation, save_conversation
 from lmf_engine.chat.errors import ChatError
@@ -33,6 +33,7 @@ from ..widgets.chat_column import ChatColumn
 from ..widgets.chat_settings import ChatSettings, SettingProblem
 from ..widgets.chat_turn import AnswerTurn, Figures
 from ..widgets.message_input import MessageInput
+from ..workers import describe_error
 from .ask import AskScreen
 from .base import WorkbenchScreen
 from .chat_target import TargetScreen
@@ -124,9 +125,9 @@ class ChatScreen(WorkbenchScreen):
         self.load_number += 1
         self.loading = self.load_number
         self.load_started = clock()
-        current = {side.target: side.engine for side in self.sides if side.target and side.engine}
+        current = {side.engine_target: side.engine for side in self.sides if side.engine_target and side.engine}
         for side in self.sides:
-            side.engine = None
+            side.engine, side.engine_target = None, None
         self._show_states()
         targets = [side.target for side in self.active if side.target is not None]
         self._open(self.load_number, targets, current)
@@ -147,7 +148,7 @@ class ChatScreen(WorkbenchScreen):
             return
         self.loading = None
         for side, engine in zip(self.active, message.engines, strict=True):
-            side.engine = engine
+            side.engine, side.engine_target = engine, side.target
         self.query_one(ChatSettings).set_defaults(self.sides[0].engine.settings if self.sides[0].engine else {})
         self._show_states()
         target = self.sides[0].target
@@ -160,13 +161,23 @@ class ChatScreen(WorkbenchScreen):
             self.waiting = False
             self._ask()
 
-    def job_failed(self, worker: Worker) -> None:
-        if worker.group == "load":
-            self.loading = None
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A model that cannot load is reported in its column (the screen stays usable); other failures go on to the
+        base class's handler (textual calls it after this one unless the default is prevented)."""
+        worker = event.worker
+        if worker.group != "load" or event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        event.prevent_default()
+        message, details = describe_error(worker.error)
+        self.loading = None
+        if self.waiting:
             self.waiting = False
-            for side in self.active:
-                if side.engine is None:
-                    self.column(side).set_target(side.label, "error: not loaded (ctrl+o: choose another)")
+            self.run_worker(self._drop_unanswered(self.active), description="Taking back an unsent message")
+        for side in self.active:
+            if side.engine is None:
+                self.column(side).failed(side.label, message)
+        if details is not None:
+            self.workbench.show_error(worker.description, message, details)
 
     def _tick_loading(self) -> None:
         if self.loading is not None:
@@ -195,8 +206,8 @@ class ChatScreen(WorkbenchScreen):
         if self.generating:
             self.notify("an answer is being written: escape stops it", severity="warning")
             return
-        if self.sides[0].target is None:
-            self.notify("choose what to chat with first (ctrl+o)", severity="warning")
+        if self.loading is None and not all(side.engine is not None for side in self.active):
+            self.notify("no model is loaded: ctrl+o chooses one", severity="warning")
             return
         try:
             self._request_settings()
@@ -225,9 +236,6 @@ class ChatScreen(WorkbenchScreen):
     @work(exclusive=True, group="answer", exit_on_error=False, description="Answering")
     async def _ask(self) -> None:
         sides = [side for side in self.active if side.engine is not None]
-        if not sides:
-            self.notify("no model is loaded: ctrl+o chooses one", severity="error")
-            return
         system, tools, settings = self._request_settings()
         try:
             streams = self._start(sides, system, tools, settings)
@@ -303,16 +311,18 @@ class ChatScreen(WorkbenchScreen):
         column.follow()
 
     def action_stop(self) -> None:
-        """Stop the answers being written (what was written stays); else leave an edit."""
+        """Stop the answers being written (what was written stays); else leave an edit; else leave the message box
+        for the transcript (where number keys switch screens again)."""
+        box = self.query_one(MessageInput)
         if self.streams:
             for stream in self.streams:
                 stream.cancel()
-            return
-        if self.editing is not None:
+        elif self.editing is not None:
             self.editing = None
-            box = self.query_one(MessageInput)
             box.clear()
             box.set_mode("user")
+        elif self.focused is box or self.query_one(ChatSettings).has_focus_within:
+            self.column(self.sides[0]).focus()
 
     # conversation actions
 
@@ -464,7 +474,7 @@ class ChatScreen(WorkbenchScreen):
             side_b = self.sides[1]
             if side_b.engine is not None and side_b.engine is not self.sides[0].engine:
                 await side_b.engine.aclose()
-            side_b.engine, side_b.target, side_b.messages = None, None, []
+            side_b.engine, side_b.engine_target, side_b.target, side_b.messages = None, None, None, []
             await self.column(side_b).clear()
             self.paired = False
             self.remove_class("-ab")

@@ -20,6 +20,7 @@ class ChatColumn(VerticalScroll):
     ChatColumn.-loading { border: round $warning; }
     ChatColumn.-error { border: round $error; }
     ChatColumn #empty { color: $text-muted; margin: 1 0; }
+    ChatColumn #load-error { margin: 1 0; }
     """
 
     def __init__(self, side: str, **kwargs: Any) -> None:
@@ -40,10 +41,19 @@ class ChatColumn(VerticalScroll):
 
     def set_target(self, label: str, state: str) -> None:
         """Show what this side talks to, and its state (loading, ready, an error)."""
+        if not state.startswith("error"):
+            self.query("#load-error").remove()
         self.label, self.state = label, state
         self.set_class(state.startswith("loading"), "-loading")
         self.set_class(state.startswith("error"), "-error")
         self._update_title()
+
+    def failed(self, label: str, message: str) -> None:
+        """The model could not load: say why at the top of the transcript, and what to do."""
+        self.set_target(label, "error: not loaded")
+        note = Content.assemble((message, "$error"), ("\n\nctrl+o chooses another model.", "$text-muted"))
+        self.query("#load-error").remove()
+        self.mount(Static(note, id="load-error"), before=0)
 
     def set_paired(self, paired: bool) -> None:
         """Mark the column as side A of an A/B chat (its title says so)."""

@@ -93,7 +93,7 @@ class ChatSettings(VerticalScroll):
         self.defaults: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Label("system prompt (empty: the template's default)")
+        yield Label("system prompt")
         yield TextArea("", id="system", soft_wrap=True)
         for key in SETTING_KEYS:
             yield Label(key)

@@ -15,6 +15,7 @@ from tui_support import SIZE, settle
 
 from lmf_tui.app import WorkbenchApp
 from lmf_tui.palette import WorkbenchCommands
+from lmf_tui.screens.chat import ChatScreen
 from lmf_tui.screens.config import ConfigScreen
 from lmf_tui.screens.datasets import DatasetsScreen
 from lmf_tui.screens.error import ErrorPanel
@@ -42,7 +43,12 @@ async def test_number_keys_switch_screens(make_app: Callable[..., WorkbenchApp])
         await pilot.press("escape", "5")
         await settle(pilot)
         assert isinstance(app.screen, RunsScreen)
-        assert set(app.MODES) == {"datasets", "template", "config", "train", "runs"}
+        await pilot.press("6")
+        await settle(pilot)
+        assert isinstance(app.screen, ChatScreen)
+        await pilot.press("escape", "1")
+        assert isinstance(app.screen, DatasetsScreen)
+        assert set(app.MODES) == {"datasets", "template", "config", "train", "runs", "chat"}
 
 
 async def test_question_mark_lists_every_binding(make_app: Callable[..., WorkbenchApp]) -> None:

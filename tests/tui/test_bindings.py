@@ -36,11 +36,12 @@ def test_a_number_key_for_each_screen() -> None:
         "3": "app.switch_mode('config')",
         "4": "app.switch_mode('train')",
         "5": "app.switch_mode('runs')",
+        "6": "app.switch_mode('chat')",
     }
 
 
 def test_keys_do_not_clash_within_a_screen() -> None:
-    for scope in ("train", "runs", "run", "compare"):
+    for scope in ("train", "runs", "run", "compare", "chat"):
         keys = [key for spec in KEYS if spec.scope in (scope, "app") for key in spec.keys.split(",")]
         assert len(keys) == len(set(keys)), scope
 

@@ -175,9 +175,10 @@ async def test_thinking_is_folded_apart_from_the_answer(
         answer = answers(screen)[0]
         assert answer.reasoning == "The user greets me."
         assert answer.answer.startswith("Hello! Here is some code") and "<think>" not in answer.answer
-        assert answer.query_one(Collapsible).collapsed and "Thinking (19 characters)" in answer.query_one(
-            Collapsible
-        ).title
+        assert (
+            answer.query_one(Collapsible).collapsed
+            and "Thinking (19 characters)" in answer.query_one(Collapsible).title
+        )
         await pilot.press("ctrl+k")
         assert not answer.query_one(Collapsible).collapsed
         assert screen.sides[0].messages[-1]["content"].startswith("<think>\nThe user greets me.")
@@ -267,3 +268,17 @@ def test_the_screen_opens_on_the_last_target_else_the_newest_finished_run_else_c
     assert opening_target(space, remembered_target(space, state)) == server
     remember_target(space, ChatTarget("run", "runs/gone"), state)
     assert opening_target(space, remembered_target(space, state)) == ChatTarget("run", "runs/old")
+
+
+async def test_a_model_that_cannot_load_is_explained_in_its_column(make_app: Callable[..., WorkbenchApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        screen = await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen) and app.screen)
+        column = screen.query_one("#side-a", ChatColumn)
+        note = await wait_until(pilot, lambda: column.query("#load-error") and column.query_one("#load-error"))
+        assert "adapter_name_or_path: runs/sft_lora does not exist" in str(note.render())
+        assert column.has_class("-error") and isinstance(app.screen, ChatScreen) and screen.loading is None
+        await send(pilot, "Hi")
+        await settle(pilot)
+        assert screen.sides[0].messages == [] and screen.query_one(MessageInput).text == "Hi"

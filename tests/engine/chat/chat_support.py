@@ -68,20 +68,3 @@ def tiny_config(model_dir: Path, **values: Any) -> Config:
     """A chat config for the tiny model (template qwen, short answers) with ``values`` on top."""
     base: dict[str, Any] = {"model_name_or_path": str(model_dir), "template": "qwen", "max_new_tokens": 8}
     return load_config(values={**base, **values})
-
-
-def make_lora_adapter(model_dir: Path, out_dir: Path) -> Path:
-    """A LoRA adapter for the tiny model with non-zero ``lora_B`` weights (so it changes the output), saved by peft."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(1)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"]))
-    with torch.no_grad():
-        for name, param in peft_model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0.0, 0.5)
-    peft_model.save_pretrained(out_dir)
-    return out_dir

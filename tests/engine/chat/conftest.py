@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import pytest
-from chat_support import make_lora_adapter, tiny_config
+from chat_support import tiny_config
+from fixtures.tiny_adapter import make_lora_adapter
 
 
 @pytest.fixture(scope="session")
