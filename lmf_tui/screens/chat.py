@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, TextArea
 from textual.worker import Worker, WorkerState
 
 from lmf_engine.chat.conversation import load_conversation, save_conversation
@@ -80,6 +80,7 @@ class ChatScreen(WorkbenchScreen):
         self.load_started = 0.0
         self.waiting = False
         self.editing: int | None = None
+        self.column_focus_asked = False
         self.streams: list[ChatStream] = []
 
     def compose(self) -> ComposeResult:
@@ -105,6 +106,18 @@ class ChatScreen(WorkbenchScreen):
             return
         self.sides[0].target = target
         self._load()
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog (or another screen): the message box has focus unless the settings panel had it."""
+        if not self.query_one(ChatSettings).has_focus_within:
+            self.call_after_refresh(self.query_one(MessageInput).focus)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A transcript takes the focus only when asked (escape); textual moves the focus there on its own when the
+        message box is hidden for a moment by a relayout (A/B starting), and it goes straight back to the box."""
+        if isinstance(event.widget, ChatColumn) and not self.column_focus_asked:
+            self.call_after_refresh(self.query_one(MessageInput).focus)
+        self.column_focus_asked = False
 
     def column(self, side: Side) -> ChatColumn:
         return self.query_one(f"#side-{side.name}", ChatColumn)
@@ -322,6 +335,7 @@ class ChatScreen(WorkbenchScreen):
             box.clear()
             box.set_mode("user")
         elif self.focused is box or self.query_one(ChatSettings).has_focus_within:
+            self.column_focus_asked = True
             self.column(self.sides[0]).focus()
 
     # conversation actions
@@ -440,12 +454,14 @@ class ChatScreen(WorkbenchScreen):
         self.app.call_from_thread(self.app.push_screen, PromptTokensScreen(f"What {label} saw", sequence))
 
     def action_settings(self) -> None:
-        """Show or hide the settings panel (shown: focus its first field)."""
-        self.toggle_class("-hide-settings")
-        if self.has_class("-hide-settings"):
+        """Go to the settings panel (showing it when hidden); from inside it, hide it and go back to the message."""
+        panel = self.query_one(ChatSettings)
+        if panel.has_focus_within:
+            self.add_class("-hide-settings")
             self.query_one(MessageInput).focus()
-        else:
-            self.query_one(ChatSettings).focus_next()
+            return
+        self.remove_class("-hide-settings")
+        self.call_after_refresh(panel.query_one("#system", TextArea).focus)
 
     # targets
 
@@ -485,10 +501,11 @@ class ChatScreen(WorkbenchScreen):
             side_a, side_b = self.sides
             side_b.target = target
             side_b.messages = list(side_a.messages)
-            await self._replay(side_b)
+            await self._replay(side_b, f"written by {side_a.label} (before A/B)")
             self.paired = True
             self.add_class("-ab")
             self._load()
+            self.query_one(MessageInput).focus()
 
         self._choose_target("Side B: chat with", self.sides[0].target, lambda t: self.run_worker(chosen(t)))
 
@@ -542,14 +559,14 @@ class ChatScreen(WorkbenchScreen):
         for side, history in zip(self.active, histories_of(conversation, len(self.active)), strict=True):
             side.messages = history
             side.prompt_ids = None
-            await self._replay(side)
+            await self._replay(side, f"loaded from {self.workbench.workspace.display(path)}")
         if len(conversation.branches) > 1 and not self.paired:
             self.notify("an A/B conversation: its first side is loaded (ctrl+b to compare)", timeout=5)
         if self.sides[0].last_is_answer() and self.sides[0].messages[-1]["role"] == "function":
             self.query_one(MessageInput).set_mode("observation")
 
-    async def _replay(self, side: Side) -> None:
-        """Show a side's history as turns (after loading a file or starting A/B)."""
+    async def _replay(self, side: Side, origin: str) -> None:
+        """Show a side's history as turns (after loading a file or starting A/B); ``origin`` marks old answers."""
         column = self.column(side)
         await column.clear()
         for index, message in enumerate(side.messages):
@@ -557,7 +574,7 @@ class ChatScreen(WorkbenchScreen):
                 await column.add_user(message["content"], message["role"], index)
                 continue
             turn = await column.add_answer()
-            await turn.show_saved(*saved_answer(message))
+            await turn.show_saved(*saved_answer(message), origin)
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [

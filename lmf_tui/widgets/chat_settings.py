@@ -132,11 +132,12 @@ class ChatSettings(VerticalScroll):
         self.query_one("#tools", TextArea).text = tools or ""
 
     def overrides(self) -> dict[str, Any]:
-        """The settings changed from the model's (checked); :class:`SettingProblem` for the first wrong one."""
+        """The settings changed from the model's (checked; an emptied field keeps the model's value);
+        :class:`SettingProblem` for the first wrong one."""
         out = {}
         for key in SETTING_KEYS:
             text = self._input(key).value
-            if text == shown_value(self.defaults.get(key)):
+            if not text.strip() or text == shown_value(self.defaults.get(key)):
                 continue
             out[key] = parse_setting(key, text)
         return out
@@ -155,13 +156,14 @@ class ChatSettings(VerticalScroll):
     def _check(self, key: str) -> str | None:
         field = self._input(key)
         problem = None
-        if field.value != shown_value(self.defaults.get(key)):
+        if field.value.strip() and field.value != shown_value(self.defaults.get(key)):
             try:
                 parse_setting(key, field.value)
             except SettingProblem as exc:
                 problem = str(exc)
         field.set_class(problem is not None, "-invalid")
-        field.set_class(problem is None and field.value != shown_value(self.defaults.get(key)), "-changed")
+        changed = bool(field.value.strip()) and field.value != shown_value(self.defaults.get(key))
+        field.set_class(problem is None and changed, "-changed")
         return problem
 
     def _show_help(self, key: str, problem: str | None) -> None:

@@ -125,10 +125,10 @@ class AnswerTurn(Vertical):
         self.set_class(figures.finish == "cancelled", "-cancelled")
         self.query_one("#figures", Static).update(Content(figures.text()))
 
-    async def show_saved(self, text: str, reasoning: str, calls: list[tuple[str, str]]) -> None:
-        """An answer loaded from a file (no figures)."""
-        await self.finish(text, reasoning, calls, Figures(0, 0.0, None, "loaded"))
-        self.query_one("#figures", Static).update(Content.styled("loaded from a file", "$text-muted"))
+    async def show_saved(self, text: str, reasoning: str, calls: list[tuple[str, str]], origin: str) -> None:
+        """An answer written earlier (loaded from a file, or copied from side A): ``origin`` says where from."""
+        await self.finish(text, reasoning, calls, Figures(0, 0.0, None, origin))
+        self.query_one("#figures", Static).update(Content.styled(origin, "$text-muted"))
 
     def failed(self, message: str) -> None:
         """The answer could not be generated: say why where its figures would be."""
