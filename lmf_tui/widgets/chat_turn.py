@@ -95,6 +95,8 @@ class AnswerTurn(Vertical):
 
     async def add(self, kind: str, text: str) -> None:
         """Append streamed text: ``reasoning`` goes into the folded section, ``content`` into the Markdown."""
+        if not self.reasoning and not self.answer:
+            self.query_one("#figures", Static).update(Content.styled("writing… (escape stops it)", "$text-muted"))
         if kind == "reasoning":
             self.reasoning += text
             self.add_class("-thinking")
