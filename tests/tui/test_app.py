@@ -224,6 +224,32 @@ def test_first_frame_imports_no_heavy_library(workspace: Path, tmp_path: Path) -
     assert result["first_frame"] < 3.0  # < 1 s on an idle machine (benchmarks/tui.py); slack for busy CI
 
 
+def test_the_chat_screen_imports_no_heavy_library_until_it_loads_a_model(workspace: Path) -> None:
+    """The demo's chat config needs a trained adapter: the screen says so without importing torch & co."""
+    code = textwrap.dedent(
+        f"""
+        import asyncio, json, sys
+        from pathlib import Path
+        from lmf_tui.app import WorkbenchApp
+        from lmf_tui.settings import Settings
+        from lmf_tui.workspace import Workspace
+
+        async def main():
+            app = WorkbenchApp(Workspace(Path({str(workspace)!r})), Settings(path=None))
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.press("6")
+                while not app.screen.query("#load-error"):
+                    await pilot.pause(0.05)
+                print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
 async def test_quit_and_the_unsaved_config_guard(make_app: Callable[..., WorkbenchApp]) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -282,3 +282,36 @@ async def test_a_model_that_cannot_load_is_explained_in_its_column(make_app: Cal
         await send(pilot, "Hi")
         await settle(pilot)
         assert screen.sides[0].messages == [] and screen.query_one(MessageInput).text == "Hi"
+
+
+async def test_a_server_target_reads_its_key_from_the_named_variable_and_never_stores_it(
+    make_app: Callable[..., WorkbenchApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lmf_engine.api.app import create_app
+    from lmf_engine.api.server import ServerThread
+    from lmf_tui.chat_targets import state_path
+    from lmf_tui.screens.chat_target import TargetScreen
+
+    monkeypatch.setenv("LMF_TEST_KEY", "sk-secret-123")
+    engine = FakeChatEngine(("Served", " answer."))
+    with ServerThread(create_app(engine, api_key="sk-secret-123", model_name="served")) as server:
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            screen = await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen) and app.screen)
+            await settle(pilot)
+            await pilot.press("ctrl+o")
+            picker = await wait_until(pilot, lambda: isinstance(app.screen, TargetScreen) and app.screen)
+            picker.query_one("#url", Input).value = server.url + "/v1"
+            picker.query_one("#key-env", Input).value = "LMF_TEST_KEY"
+            picker.query_one("#connect").press()
+            side = screen.sides[0]
+            await wait_until(pilot, lambda: side.engine is not None and side.target.kind == "url")
+            await send(pilot, "Hi")
+            await wait_until(pilot, lambda: answers(screen) and answers(screen)[-1].finished)
+            assert answers(screen)[-1].answer == "Served answer."
+            await pilot.press("ctrl+w")
+            await settle(pilot)
+            assert isinstance(app.screen, ChatScreen)
+        stored = state_path().read_text(encoding="utf-8")
+        assert "LMF_TEST_KEY" in stored and "sk-secret" not in stored
