@@ -52,7 +52,17 @@ def main(argv: list[str] | None = None) -> None:
     workspace = choose_workspace(args.directory, args.demo, settings.demo_dir, Path(os.getcwd()))
     from .app import WorkbenchApp
 
-    WorkbenchApp(workspace, settings).run()
+    app = WorkbenchApp(workspace, settings)
+    app.run()
+    if app.return_code:  # a crash: textual has printed the traceback
+        try:
+            kept = app.recover_work()
+        except OSError as exc:
+            sys.stderr.write(f"lmf-tui: could not keep the unsaved config: {exc}\n")
+        else:
+            if kept is not None:
+                sys.stderr.write(f"lmf-tui: the unsaved config edits were kept in {kept}; the next open offers them\n")
+        raise SystemExit(app.return_code)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -123,6 +124,7 @@ class WorkbenchApp(App[None]):
                 self.theme_problems.append(f"theme {self.settings.theme!r} not found; using {wanted}")
         self.set_keymap(self.settings.keys)
         self.unsaved_work: Callable[[], str | None] = lambda: None
+        self.recover_work: Callable[[], Path | None] = lambda: None
         self.quit_armed = False
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -131,6 +133,19 @@ class WorkbenchApp(App[None]):
         return dict(
             zip(REQUIRED_VARIABLES, (colors["success"], colors["foreground-muted"], colors["accent"]), strict=True)
         )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text: messages quote file names, dataset values and errors, which may hold
+        markup characters (``markup`` is accepted and ignored)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def on_unmount(self) -> None:
         self.sampler.stop()

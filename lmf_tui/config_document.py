@@ -131,6 +131,38 @@ class ConfigDocument:
         return path
 
 
+RECOVERY_SUFFIX = ".recovered.yaml"
+NEW_CONFIG_NAME = "new_config.yaml"
+
+
+def recovery_path(path: Path | None, configs_dir: Path) -> Path:
+    """Where the unsaved edits of ``path`` (None: a new config) are kept after a crash: a hidden file beside it."""
+    target = path if path is not None else configs_dir / NEW_CONFIG_NAME
+    return target.with_name(f".{target.name}{RECOVERY_SUFFIX}")
+
+
+def write_recovery(doc: ConfigDocument, configs_dir: Path) -> Path:
+    """Write the document's current text where :func:`recovery_path` says, and return that path."""
+    path = recovery_path(doc.path, configs_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, doc.yaml_text())
+    return path
+
+
+def recovered(path: Path | None, configs_dir: Path) -> ConfigDocument | None:
+    """The edits of ``path`` kept after a crash (newer than the file), as an unsaved document of ``path``."""
+    copy = recovery_path(path, configs_dir)
+    if not copy.is_file():
+        return None
+    if path is not None and path.is_file() and path.stat().st_mtime > copy.stat().st_mtime:
+        return None
+    try:
+        text, values = _read_mapping(copy)
+    except ConfigDocumentError:
+        return None
+    return ConfigDocument(values, path, path.read_text(encoding="utf-8") if path and path.is_file() else text)
+
+
 def _plain_types(info: FieldInfo) -> set[type]:
     args = get_args(info.annotation) if get_origin(info.annotation) is not None else (info.annotation,)
     return {arg for arg in args if isinstance(arg, type)}

@@ -5,6 +5,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -40,7 +41,8 @@ class AskScreen(ModalScreen[str | None]):
             yield Input(value=self.value, placeholder=self.placeholder, id="ask-input")
             if self.choices:
                 yield Static("or pick one (Tab, then Enter):", classes="hint")
-                yield OptionList(*[Option(label, id=value) for label, value in self.choices], id="ask-choices")
+                options = [Option(Content(label), id=value) for label, value in self.choices]  # paths: never markup
+                yield OptionList(*options, id="ask-choices")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

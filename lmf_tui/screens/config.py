@@ -13,13 +13,14 @@ from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, T
 from lmf_engine.config import ConfigIssue
 
 from ..bindings import bindings_for
-from ..config_document import ConfigDocument, ConfigDocumentError
+from ..config_document import ConfigDocument, ConfigDocumentError, recovered, recovery_path, write_recovery
 from ..palette import PaletteCommand
 from ..widgets.config_form import ConfigForm
 from ..widgets.field_help import FieldHelp
 from ..widgets.field_row import FieldRow
 from .ask import AskScreen
 from .base import WorkbenchScreen
+from .choose import ChooseScreen
 
 PANELS = ("issues", "yaml", "diff")
 CHECK_DELAY_S = 0.15
@@ -79,11 +80,14 @@ class ConfigScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.workbench.unsaved_work = self.unsaved_work
+        self.workbench.recover_work = self.write_recovery
+        self.configs_dir = self.workbench.workspace.root / "configs"
         path = self.workbench.config_path
         if path is not None and path.is_file():
             self.open_path(path)
         else:
             self.load(ConfigDocument())
+            self._offer_recovery(None)
 
     # --- documents -----------------------------------------------------------------------------------------
 
@@ -103,6 +107,37 @@ class ConfigScreen(WorkbenchScreen):
         self.load(doc)
         if not example:
             self.workbench.set_config(path)
+            self._offer_recovery(path)
+
+    def write_recovery(self) -> Path | None:
+        """Keep the unsaved edits in a hidden copy beside the file (called after a crash: no app is running)."""
+        if not self.doc.values or not self.doc.is_dirty():
+            return None
+        return write_recovery(self.doc, self.configs_dir)
+
+    def _offer_recovery(self, path: Path | None) -> None:
+        """Offer the edits kept after a crash, when there are some for ``path`` (None: a new config)."""
+        doc = recovered(path, self.configs_dir)
+        if doc is None:
+            return
+        copy = recovery_path(path, self.configs_dir)
+        name = self.workbench.workspace.display(path) if path else "a new config"
+        choices = [
+            ("restore", "[r] Restore them (unsaved until ctrl+s)"),
+            ("discard", "[d] Discard them (deletes the copy)"),
+            ("later", "[l] Not now (the copy stays)"),
+        ]
+        title = f"Unsaved edits of {name} were kept when the app stopped"
+
+        def answered(answer: str | None) -> None:
+            if answer == "restore":
+                self.load(doc)
+            elif answer == "discard":
+                copy.unlink(missing_ok=True)
+
+        message = f"{self.workbench.workspace.display(copy)}\n\n{doc.diff(name=name)}"
+        screen = ChooseScreen(title, message, choices, keys={"r": "restore", "d": "discard", "l": "later"})
+        self.app.push_screen(screen, answered)
 
     def _check(self) -> dict[str, str]:
         _, issues = self.doc.check()
@@ -249,6 +284,7 @@ class ConfigScreen(WorkbenchScreen):
 
     def _saved(self, path: Path) -> None:
         self.discard_armed = False
+        recovery_path(path, self.configs_dir).unlink(missing_ok=True)
         self.workbench.set_config(path)
         problems = f" with {len(self.issues)} problem(s)" if self.issues else ""
         self.notify(f"saved {self.workbench.workspace.display(path)}{problems}")

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -45,5 +46,5 @@ class KeysScreen(ModalScreen[None]):
         for spec in KEYS:
             keys = effective_keys(spec, self.keymap)
             shown = ", ".join(self.app.get_key_display(Binding(k, "")) for k in keys.split(","))
-            table.add_row(SCOPE_TITLES[spec.scope], shown, spec.description, spec.id, key=spec.id)
+            table.add_row(SCOPE_TITLES[spec.scope], Text(shown), spec.description, spec.id, key=spec.id)
         table.focus()

@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.widgets import Collapsible, ContentSwitcher, OptionList
 from textual.widgets.option_list import Option
 
@@ -125,7 +126,7 @@ class ConfigForm(Horizontal):
         names = list(GROUP_CLASSES)
         if any(key not in field_index() for key in values):
             names.append(OTHER)
-        groups.add_options([Option(f"{name} ({self._count(name)})", id=name) for name in names])
+        groups.add_options([Option(Content(f"{name} ({self._count(name)})"), id=name) for name in names])
         groups.highlighted = 0
         self.show_group(names[0])
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from ..dataset_entries import Entry, human_size
@@ -29,12 +30,13 @@ class DatasetList(DataTable[str]):
     def show_entries(self, entries: list[Entry]) -> None:
         self.clear()
         for entry in entries:
+            name, form = Text(entry.name), Text(str(entry.format))  # names from the registry: never markup
             if entry.error is not None:
-                self.add_row(entry.name, "-", "invalid", "-", "-", key=entry.name)
+                self.add_row(name, "-", "invalid", "-", "-", key=entry.name)
             elif not entry.files:
-                self.add_row(entry.name, entry.format, entry.kind, "hub", "-", key=entry.name)
+                self.add_row(name, form, entry.kind, "hub", "-", key=entry.name)
             else:
-                self.add_row(entry.name, entry.format, entry.kind, human_size(entry.size), "…", key=entry.name)
+                self.add_row(name, form, entry.kind, human_size(entry.size), "…", key=entry.name)
 
     def set_rows(self, name: str, text: str) -> None:
         """Set the rows cell of dataset ``name`` (a count, or counting progress)."""

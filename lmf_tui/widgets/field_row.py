@@ -4,6 +4,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
@@ -57,7 +58,7 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(self.key)
+            yield Label(Content(self.key))
             if self.options is not None:
                 options = list(self.options)
                 labels = [label for label, _ in options]
@@ -71,7 +72,7 @@ class FieldRow(Vertical):
                     selected = match[0]
                 default = format_value(self.info.default) if self.info is not None else ""
                 yield Select(
-                    [(label, label) for label in labels],
+                    [(Content(label), label) for label in labels],  # values from the user's file: never markup
                     prompt=f"{default} {UNSET}",
                     value=selected,
                     compact=True,

@@ -43,7 +43,8 @@ class LaunchPanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Label("Config")
-        yield Select([(label, str(path)) for label, path in self.configs], allow_blank=True, id="launch-config")
+        configs = [(Content(label), str(path)) for label, path in self.configs]  # file names: never markup
+        yield Select(configs, allow_blank=True, id="launch-config")
         yield Label("Run folder (output_dir)")
         yield Input(placeholder="from the config", id="launch-dir")
         yield Label("Processes")
@@ -62,7 +63,7 @@ class LaunchPanel(VerticalScroll):
     def offer_launch_configs(self, found: list[LaunchConfigFile]) -> None:
         """The accelerate / DeepSpeed / FSDP configs found in the workspace (read in a worker)."""
         self.launch_configs = found
-        choices = [(f"{c.kind}: {c.path.name}", str(c.path)) for c in found]
+        choices = [(Content(f"{c.kind}: {c.path.name}"), str(c.path)) for c in found]
         self.query_one("#launch-accelerate", Select).set_options(choices)
 
     def select_config(self, path: Path | None) -> None:
@@ -72,7 +73,7 @@ class LaunchPanel(VerticalScroll):
         select = self.query_one("#launch-config", Select)
         if all(existing != path for _, existing in self.configs):
             self.configs.append((path.name, path))
-            select.set_options([(label, str(p)) for label, p in self.configs])
+            select.set_options([(Content(label), str(p)) for label, p in self.configs])
         select.value = str(path)
 
     def show_gpus(self, sample: SystemSample) -> None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual.content import Content
 from textual.widgets import DataTable
 
@@ -47,12 +48,12 @@ class RowsTable(DataTable[Any]):
         self.add_column("ok", key="ok", width=2)
         for i, column in enumerate(columns):
             width = max([cell_len(column), *(cell_len(row_cells[i]) for row_cells in cells)])
-            self.add_column(column, key=f"col:{column}", width=width)
+            self.add_column(Text(column), key=f"col:{column}", width=width)
         for number, page_row, row_cells in zip(numbers, rows, cells, strict=True):
             key = str(page_row.index)
             self.rows_by_key[key] = page_row
             mark = Content.styled("✗", "$error") if page_row.reason else Content.styled("✓", "$success")
-            self.add_row(number, mark, *row_cells, key=key)
+            self.add_row(number, mark, *map(Text, row_cells), key=key)  # dataset text: never markup
 
     def columns_names(self) -> list[str]:
         """The dataset's own columns shown (not ``#`` and ``ok``)."""
