@@ -21,6 +21,7 @@ from lmf_engine.chat.engine import ChatEngine
 from .auth import APIKeyMiddleware
 from .convert import completion_id, engine_messages, engine_tools, finish_reason, generation_settings, tool_calls
 from .errors import APIError, install_error_handlers
+from .limits import BodyLimitMiddleware, default_max_body_bytes
 from .protocol import (
     AnswerMessage,
     ChatCompletionRequest,
@@ -58,8 +59,10 @@ def create_app(
     api_key: str | None = None,
     model_name: str | None = None,
     cors_origins: Sequence[str] = (),
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
-    """The API app for ``engine``. ``model_name`` (or ``API_MODEL_NAME``) is the id ``/v1/models`` lists."""
+    """The API app for ``engine``. ``model_name`` (or ``API_MODEL_NAME``) is the id ``/v1/models`` lists; request
+    bodies over ``max_body_bytes`` (default ``$API_MAX_BODY_MB``, 32 MB) get 413 before they are parsed."""
     model_id = model_name or os.environ.get("API_MODEL_NAME") or engine.model_name
 
     @asynccontextmanager
@@ -69,6 +72,7 @@ def create_app(
 
     app = FastAPI(title="lmf-engine API", lifespan=lifespan, root_path=os.environ.get("FASTAPI_ROOT_PATH", ""))
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes or default_max_body_bytes())
     if api_key:
         app.add_middleware(APIKeyMiddleware, api_key=api_key)
     if cors_origins:

@@ -4,11 +4,10 @@ The key is read from ``Authorization: Bearer KEY`` (what OpenAI clients send) an
 """
 
 import hmac
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import error_body
+from .errors import send_error
 
 
 def bearer_token(scope: Scope) -> str:
@@ -36,11 +35,5 @@ class APIKeyMiddleware:
         if scope["type"] != "http" or key_matches(bearer_token(scope), self.api_key):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(error_body(401, "Invalid or missing API key; send `Authorization: Bearer KEY`.")).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b"Bearer"),
-        ]
-        await send({"type": "http.response.start", "status": 401, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        message = "Invalid or missing API key; send `Authorization: Bearer KEY`."
+        await send_error(send, 401, message, ((b"www-authenticate", b"Bearer"),))

@@ -17,7 +17,7 @@ from lmf_engine.chat.errors import BackendUnavailable, ChatError, RequestError
 log = logging.getLogger(__name__)
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error"}
-ERROR_CODES = {401: "invalid_api_key", 404: "not_found", 405: "method_not_allowed"}
+ERROR_CODES = {401: "invalid_api_key", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 
 
 class APIError(Exception):
@@ -32,6 +32,16 @@ def error_body(status: int, message: str, param: str | None = None, code: str | 
     """The JSON body of an error answer."""
     kind = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     return {"error": {"message": message, "type": kind, "param": param, "code": code or ERROR_CODES.get(status)}}
+
+
+async def send_error(send: Any, status: int, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """Answer an error straight from an ASGI middleware (before the app has read or answered anything)."""
+    import json
+
+    body = json.dumps(error_body(status, message)).encode()
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})
 
 
 def error_response(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 class PromptBuilder:
     """Encodes a request's conversation plus an empty assistant turn with the run's template (one turn, no cut).
 
-    Text pieces are cached across requests (system prompts and tool lists repeat). A prompt that fills the model's
-    context (``context_length``) is a :class:`RequestError`.
+    Text pieces are cached across requests (system prompts and tool lists repeat), within the encoder's byte bound;
+    a prompt that fills the model's context (``context_length``) is a :class:`RequestError` and leaves nothing in
+    the cache.
     """
 
     def __init__(self, template: "Template", tokenizer: Any, context_length: int | None = None) -> None:
@@ -33,9 +34,11 @@ class PromptBuilder:
             )
         except (RuntimeError, KeyError, TypeError) as exc:
             raise RequestError(f"cannot render the conversation with this template: {exc}", "messages") from None
-        ids = self.encoder.ids(prompt)
+        ids = self.encoder.ids(prompt, keep=False)
         if self.context_length and len(ids) >= self.context_length:
+            self.encoder.discard()
             raise RequestError(
                 f"the prompt is {len(ids)} tokens; this model takes at most {self.context_length}", "messages"
             )
+        self.encoder.commit()
         return ids

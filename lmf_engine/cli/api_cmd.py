@@ -36,6 +36,16 @@ CorsOpt = Annotated[
     list[str] | None, typer.Option("--cors-origin", help="Allow browser pages from this origin (repeatable).")
 ]
 LogLevelOpt = Annotated[str, typer.Option("--log-level", help="uvicorn log level.")]
+MaxBodyOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-body-mb",
+        envvar="API_MAX_BODY_MB",
+        help="Refuse request bodies over this many megabytes with 413 (default 32).",
+        min=0.001,
+        show_default=False,
+    ),
+]
 
 
 def api(
@@ -47,6 +57,7 @@ def api(
     model_name: ModelNameOpt = None,
     cors_origin: CorsOpt = None,
     log_level: LogLevelOpt = "info",
+    max_body_mb: MaxBodyOpt = None,
 ) -> None:
     """Serve GET /v1/models, POST /v1/chat/completions (streaming, tools, usage) and POST /v1/score/evaluation.
 
@@ -61,7 +72,10 @@ def api(
     except ValueError:
         fail("API_PORT must be a port number")
     engine = open_engine(config, overrides)
-    app = create_app(engine, api_key=api_key, model_name=model_name, cors_origins=cors_origin or ())
+    max_body = int(max_body_mb * 2**20) if max_body_mb else None
+    app = create_app(
+        engine, api_key=api_key, model_name=model_name, cors_origins=cors_origin or (), max_body_bytes=max_body
+    )
     if bind_host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         typer.echo(f"warning: serving on {bind_host} without an API key; anyone who can reach it can use it", err=True)
     typer.echo(f"serving {engine.model_name} ({engine.name}) on http://{bind_host}:{bind_port}/v1", err=True)
