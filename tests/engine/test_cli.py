@@ -109,3 +109,12 @@ def test_light_commands_never_import_the_ml_stack(tmp_path: Path, args: list[str
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+@pytest.mark.parametrize("command", ["train", "export"])
+def test_a_workspace_that_does_not_exist_is_refused(command: str, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\nstage: sft\ntemplate: qwen\n")
+    result = run(command, str(path), "--workspace", str(tmp_path / "nonexistent"))
+    assert result.returncode == 2 and "nonexistent" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "nonexistent").exists()
