@@ -30,8 +30,3 @@ def load_theme(path: Path) -> Theme:
         return Theme(**data)
     except TypeError as exc:
         raise ThemeFileError(f"{path}: {exc}") from None
-
-
-def load_themes(folder: Path) -> list[Theme]:
-    """Every ``*.toml`` theme in ``folder``, sorted by file name."""
-    return [load_theme(path) for path in sorted(folder.glob("*.toml"))]

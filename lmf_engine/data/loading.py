@@ -267,13 +267,3 @@ def load_data(config: "Config", stage: str | None = None, *, on_bad_row: OnBadRo
     elif evals is not None:
         evals = _drop_bad(evals, "evaluation", ctx)
     return LoadedData(train, evals, ctx.report, stage)
-
-
-def load_examples(
-    config: "Config", stage: str | None = None, split: str = "train", *, on_bad_row: OnBadRow = "fail"
-) -> "Dataset | IterableDataset | dict[str, Dataset | IterableDataset] | None":
-    """One split of :func:`load_data`: ``"train"``, or ``"eval"`` (also ``"validation"``)."""
-    if split not in ("train", "eval", "validation"):
-        raise DataError(f"unknown split {split!r}; expected train or eval")
-    loaded = load_data(config, stage, on_bad_row=on_bad_row)
-    return loaded.train if split == "train" else loaded.eval

@@ -81,8 +81,3 @@ class Series:
                 self._best = low
             self._best_upto = len(self.values)
         return self._best
-
-    def value_at_or_before(self, step: float) -> float | None:
-        """The value at ``step``, else at the nearest step before it; None before the first point."""
-        index = bisect_right(self.steps, step) - 1
-        return self.values[index] if index >= 0 else None

@@ -2,7 +2,6 @@
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 
@@ -34,11 +33,3 @@ def read_jsonl(path: str | os.PathLike[str], offset: int = 0) -> tuple[list[dict
         if isinstance(value, dict):
             objects.append(value)
     return objects, offset + end + 1
-
-
-def file_size(path: Path) -> int:
-    """The size of ``path`` in bytes, 0 when it does not exist."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from textual.color import Color
 
-from lmf_tui.theme_files import REQUIRED_VARIABLES, ThemeFileError, load_theme, load_themes
+from lmf_tui.theme_files import REQUIRED_VARIABLES, ThemeFileError, load_theme
 
 THEMES = Path(__file__).resolve().parents[2] / "lmf_tui" / "themes"
 
 
 def test_shipped_themes_load() -> None:
-    themes = {t.name: t for t in load_themes(THEMES)}
+    themes = {t.name: t for t in map(load_theme, sorted(THEMES.glob("*.toml")))}
     assert {"lmf-dark", "lmf-light", "lmf-high-contrast"} <= set(themes)
     assert themes["lmf-light"].dark is False
     for theme in themes.values():

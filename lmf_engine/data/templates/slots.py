@@ -60,19 +60,6 @@ def parse_slots(value: Any, where: str) -> Slots:
     return tuple(out)
 
 
-def slots_to_toml(slots: Slots) -> list[Any]:
-    """The inverse of :func:`parse_slots` (for writing a template back out)."""
-    out: list[Any] = []
-    for slot in slots:
-        if isinstance(slot, TokenRef):
-            out.append({"token": slot.token})
-        elif isinstance(slot, SpecialRef):
-            out.append({"special": slot.name})
-        else:
-            out.append(slot)
-    return out
-
-
 def has_placeholder(slots: Slots) -> bool:
     """True when a text slot holds a ``{{name}}`` placeholder."""
     return any(isinstance(s, str) and _PLACEHOLDER.search(s) for s in slots)

@@ -124,10 +124,6 @@ class Template:
         start, end = (re.escape(w) for w in self.thought_words)
         return re.sub(f"{start}(.*?){end}", "", content, flags=re.DOTALL).lstrip("\n")
 
-    def format_tool_calls(self, calls: Sequence[FunctionCall]) -> str:
-        """The assistant text for ``calls`` in this template's tool format."""
-        return get_tool_format(self.tool_format).format_calls(list(calls))
-
     def extract_tool(self, content: str) -> str | list[FunctionCall]:
         """Tool calls found in generated ``content``, or ``content`` when there are none."""
         if self.tools_slots is not None:

@@ -8,7 +8,7 @@ from dataset_support import alpaca_rows, prompts, write_info, write_json
 
 from lmf_engine.data.errors import BadRowsError, DataError
 from lmf_engine.data.example import Example
-from lmf_engine.data.loading import load_data, load_examples
+from lmf_engine.data.loading import load_data
 
 COLUMNS = ["_prompt", "_response", "_system", "_tools", "_kto_tag"]
 
@@ -96,7 +96,7 @@ def test_val_size_fraction_and_count(make_config: Any, data_dir: Path) -> None:
     )
     loaded = load(make_config, data_dir, dataset="a", val_size=3)
     assert (len(loaded.train), len(loaded.eval)) == (7, 3)
-    assert load_examples(make_config(data_dir, dataset="a", val_size=3), split="eval")[:] == loaded.eval[:]
+    assert load_data(make_config(data_dir, dataset="a", val_size=3)).eval[:] == loaded.eval[:]
     with pytest.raises(DataError, match="val_size 30"):
         load(make_config, data_dir, dataset="a", val_size=30)
 

@@ -20,7 +20,7 @@ from lmf_engine.data.processors import (
     encode_unsupervised,
 )
 from lmf_engine.data.templates import Template, get_template_and_fix_tokenizer, stop_token_ids
-from lmf_engine.data.templates.slots import slots_to_toml
+from lmf_engine.data.templates.slots import Slots, SpecialRef, TokenRef
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "templates"
 TOKENIZER_DIR = FIXTURES / "tokenizer"
@@ -30,6 +30,14 @@ TokenizerFactory = Callable[..., Any]
 
 
 @functools.cache
+def slots_to_toml(slots: Slots) -> list[Any]:
+    """Template slots as the TOML of a template file (the inverse of ``parse_slots``)."""
+    return [
+        {"token": s.token} if isinstance(s, TokenRef) else {"special": s.name} if isinstance(s, SpecialRef) else s
+        for s in slots
+    ]
+
+
 def load_goldens(path: Path) -> dict[str, Any]:
     """A golden file (gzip or plain JSON), read once per session."""
     raw = path.read_bytes()

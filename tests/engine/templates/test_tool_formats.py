@@ -33,7 +33,7 @@ def test_extraction_and_tool_text_match(name: str, goldens: dict, samples: list,
 def test_calls_round_trip_through_the_qwen_template() -> None:
     template = get_template("qwen")
     calls = [FunctionCall("add", '{"a": 1, "b": 2}')]
-    assert template.extract_tool(template.format_tool_calls(calls)) == calls
+    assert template.extract_tool(get_tool_format(template.tool_format).format_calls(calls)) == calls
     assert template.extract_tool("no call here") == "no call here"
 
 
