@@ -7,7 +7,9 @@ and the tokenizer adds another when the text is tokenized as usual), ``nothing_t
 ``eos_truncated`` (a trained turn without its end token), ``pad_is_eos``, ``boundary_merge`` (prompt and response
 tokens merge when tokenized as one text), ``template_mismatch`` (the text differs from the tokenizer's jinja chat
 template; ``no_chat_template``, ``chat_template_from_template``, ``chat_template_skipped`` and
-``chat_template_error`` are notes when no comparison is made) and ``empty_think_trained``. Pure: prints nothing.
+``chat_template_error`` are notes when no comparison is made), ``empty_think_trained`` and
+``tokenizer_file_mismatch`` (the loaded tokenizer encodes text unlike the model's tokenizer.json). Pure: prints
+nothing.
 """
 
 import re
@@ -27,6 +29,7 @@ from .inspect import (
 )
 from .processors import IGNORE_INDEX, EncodeOptions
 from .templates import ElementEncoder, Template, encode_texts, stop_token_ids, to_jinja
+from .tokenizer_file import FileMismatch, compare_with_file
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -325,6 +328,49 @@ def check_empty_think(rendered: RenderedSample) -> list[Trap]:
     return traps
 
 
+def _split(pieces: Sequence[str], ids: Sequence[int]) -> str:
+    return f"{' | '.join(repr(p) for p in pieces)} (ids {' '.join(map(str, ids))})"
+
+
+def _file_mismatch_why(found: FileMismatch) -> str:
+    import transformers
+
+    loaded = f"transformers {transformers.__version__} loads this tokenizer as {found.loaded_class}"
+    if found.model_type:
+        loaded += f" (model type {found.model_type})"
+    if found.differs_in:
+        parts = " and ".join(found.differs_in)
+        return (
+            f"{loaded}, which rebuilds it from the vocabulary and merges with its own {parts} instead of the "
+            f"tokenizer.json's"
+        )
+    if found.extra_added:
+        shown = ", ".join(repr(t) for t in found.extra_added[:5])
+        return f"{loaded} and it has added tokens the file lacks ({shown}; from add_tokens or the template)"
+    return f"{loaded}, which does not encode text as the tokenizer.json does (a Python tokenizer or its own rules)"
+
+
+def check_tokenizer_file(tokenizer: Any) -> list[Trap]:
+    """The loaded tokenizer against the model folder's tokenizer.json, on a few fixed texts (cached per file)."""
+    found = compare_with_file(tokenizer)
+    if found is None:
+        return []
+    of = f"{found.differing} of {found.total} test texts differ"
+    return [
+        Trap(
+            "tokenizer_file_mismatch",
+            "warning",
+            f"the loaded tokenizer splits text differently from the model's tokenizer.json ({of}). "
+            f"{found.sample!r} is {_split(found.loaded_pieces, found.loaded_ids)} as loaded, but "
+            f"{_split(found.file_pieces, found.file_ids)} by {found.path}. Why: {_file_mismatch_why(found)}. "
+            "Training here, and LLaMA-Factory with the same transformers version, use the loaded ids; if the model "
+            "was trained with the file's (a custom or converted tokenizer), it is fine-tuned and served on splits "
+            "it never saw. Check which tokenizer the model was trained with, or use a transformers version that "
+            "loads tokenizer.json as it is.",
+        )
+    ]
+
+
 def detect_traps(
     template: Template | str,
     tokenizer: Any,
@@ -350,5 +396,6 @@ def detect_traps(
         *check_boundary_merge(rendered, tokenizer),
         *check_chat_template(rendered, tokenizer, chat_template),
         *check_empty_think(rendered),
+        *check_tokenizer_file(tokenizer),
     ]
     return sorted(traps, key=lambda trap: SEVERITY_ORDER[trap.severity])
