@@ -1,7 +1,8 @@
 """Typed settings of ``lmf-tui``: defaults < the settings file < ``LMF_TUI_*`` environment variables.
 
-The file is TOML at ``$XDG_CONFIG_HOME/lmf-workbench/tui.toml`` (``~/.config`` by default; ``LMF_TUI_SETTINGS``
-names another)::
+The file is TOML at ``$XDG_CONFIG_HOME/lmf-workbench/tui.toml``; without ``$XDG_CONFIG_HOME``, in the platform's
+user config folder as platformdirs knows it (``~/.config`` on Linux, ``~/Library/Application Support`` on macOS,
+``%LOCALAPPDATA%`` on Windows). ``LMF_TUI_SETTINGS`` names another file::
 
     theme = "lmf-light"          # remembered when a theme is chosen in the command palette
     page_size = 100              # rows per page of the dataset table
@@ -16,13 +17,17 @@ Environment: ``LMF_TUI_THEME``, ``LMF_TUI_PAGE_SIZE``, ``LMF_TUI_DEMO_DIR``, ``L
 ``LMF_TUI_KEYS`` (``"datasets.stats=t;app.quit=ctrl+x"``) win over the file.
 """
 
+import errno
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import platformdirs
+import tomlkit
+import tomlkit.exceptions
 
 from lmf_engine.util.fs import atomic_write_text
 from lmf_engine.util.suggest import did_you_mean
@@ -40,11 +45,19 @@ class SettingsError(ValueError):
 
 
 def config_home(env: Mapping[str, str] = os.environ) -> Path:
-    return Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / APP_DIR
+    """``$XDG_CONFIG_HOME/lmf-workbench`` when the variable is set (on any platform), else platformdirs' user config
+    folder (``~/.config/lmf-workbench`` on Linux)."""
+    if xdg := env.get("XDG_CONFIG_HOME", "").strip():
+        return Path(xdg) / APP_DIR
+    return platformdirs.user_config_path(APP_DIR, appauthor=False)
 
 
 def data_home(env: Mapping[str, str] = os.environ) -> Path:
-    return Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP_DIR
+    """``$XDG_DATA_HOME/lmf-workbench`` when the variable is set, else platformdirs' user data folder
+    (``~/.local/share/lmf-workbench`` on Linux)."""
+    if xdg := env.get("XDG_DATA_HOME", "").strip():
+        return Path(xdg) / APP_DIR
+    return platformdirs.user_data_path(APP_DIR, appauthor=False)
 
 
 def settings_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -136,21 +149,16 @@ def load_settings(env: Mapping[str, str] = os.environ, path: Path | None = None)
     return settings
 
 
-_THEME_LINE = re.compile(r"^theme\s*=.*$", re.MULTILINE)
-
-
 def remember_theme(path: Path, theme: str) -> None:
-    """Write ``theme = "<name>"`` into the settings file atomically, keeping every other line and comment."""
+    """Set ``theme = "<name>"`` in the settings file atomically (tomlkit: every other key, comment and blank line stays
+    as the user wrote it); create the file when there is none.
+
+    Raises :class:`OSError` when the file cannot be read or written, or is not TOML (then it is left as it is).
+    """
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    line = f"theme = {_toml_string(theme)}"
-    table = re.search(r"^\s*\[", text, re.MULTILINE)
-    head, tail = (text[: table.start()], text[table.start() :]) if table else (text, "")
-    if _THEME_LINE.search(head):
-        head = _THEME_LINE.sub(line.replace("\\", "\\\\"), head, count=1)
-    else:
-        head = line + "\n" + head
-    atomic_write_text(path, head + tail)
-
-
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise OSError(errno.EINVAL, f"not valid TOML ({exc}), left as it is", str(path)) from None
+    document["theme"] = theme
+    atomic_write_text(path, document.as_string())

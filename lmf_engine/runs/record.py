@@ -2,7 +2,7 @@
 
 A run's state moves ``queued -> running -> (stopping ->) finished | failed | stopped``. Both the launching process and
 the child update the record, so every read-modify-write (:func:`update_run`) holds an exclusive lock on
-``<run_dir>/.run.lock``.
+``<run_dir>/.run.lock`` (filelock: ``flock`` on POSIX, ``msvcrt`` on Windows).
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmf_engine.util.fs import atomic_write_text
+from filelock import FileLock
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
+from lmf_engine.util.fs import atomic_write_text
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
@@ -133,17 +130,16 @@ def write_run(run_dir: str | os.PathLike[str], record: RunRecord) -> None:
 
 @contextlib.contextmanager
 def locked(run_dir: str | os.PathLike[str], name: str = LOCK_FILE) -> Iterator[None]:
-    """Hold the run directory's record lock (an advisory ``flock`` on ``name``) for a read-modify-write."""
+    """Hold the run directory's record lock on ``name`` for a read-modify-write, waiting as long as it takes.
+
+    filelock's ``FileLock``: an advisory ``flock`` on POSIX (so writers of earlier versions, which took ``flock``
+    on the same file, still exclude this one), ``msvcrt.locking`` on Windows, a soft lock file where neither works.
+    On POSIX the lock file stays in place. Not reentrant: asking again while holding it waits forever.
+    """
     path = Path(run_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with FileLock(path):
+        yield
 
 
 def update_run(run_dir: str | os.PathLike[str], **fields: Any) -> RunRecord:

@@ -1,10 +1,13 @@
 """Settings: defaults < file < LMF_TUI_* variables, clear errors, and the remembered theme written back safely."""
 
+import sys
+import tomllib
 from pathlib import Path
 
+import platformdirs
 import pytest
 
-from lmf_tui.settings import SettingsError, load_settings, remember_theme, settings_path
+from lmf_tui.settings import SettingsError, config_home, data_home, load_settings, remember_theme, settings_path
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -77,15 +80,32 @@ def test_bad_environment_is_named(tmp_path: Path) -> None:
 
 
 def test_remember_theme_keeps_other_lines(tmp_path: Path) -> None:
-    path = write_settings(tmp_path, '# my settings\npage_size = 50  # small pages\n\n[keys]\ntheme = "not me"\n')
+    original = '# my settings\npage_size = 50  # small pages\n\n[keys]  # rebinds\ntheme = "not me"\n'
+    path = write_settings(tmp_path, original)
     remember_theme(path, "lmf-light")
     text = path.read_text()
-    assert text.startswith('theme = "lmf-light"\n# my settings\npage_size = 50  # small pages\n')
-    assert text.endswith('[keys]\ntheme = "not me"\n')
+    assert (
+        text
+        == '# my settings\npage_size = 50  # small pages\ntheme = "lmf-light"\n\n[keys]  # rebinds\ntheme = "not me"\n'
+    )
     remember_theme(path, "lmf-dark")
-    assert path.read_text().count("theme = ") == 2
-    assert 'theme = "lmf-dark"' in path.read_text()
+    assert path.read_text() == text.replace("lmf-light", "lmf-dark")  # replaced in place, not added again
+    assert tomllib.loads(path.read_text()) == {"page_size": 50, "theme": "lmf-dark", "keys": {"theme": "not me"}}
     assert [p.name for p in path.parent.iterdir()] == ["tui.toml"]  # no temp file left behind
+
+
+def test_remember_theme_replaces_the_value_only(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '# top\ntheme   =   "lmf-light"   # my pick\n\npage_size = 50\n')
+    remember_theme(path, 'odd "name" \\ here')
+    assert path.read_text() == '# top\ntheme   =   "odd \\"name\\" \\\\ here"   # my pick\n\npage_size = 50\n'
+    assert load_settings(env_for(tmp_path)).theme == 'odd "name" \\ here'
+
+
+def test_remember_theme_leaves_a_broken_file_alone(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, "theme = \n# half-written by hand\n")
+    with pytest.raises(OSError, match="not valid TOML"):
+        remember_theme(path, "lmf-light")
+    assert path.read_text() == "theme = \n# half-written by hand\n"
 
 
 def test_remember_theme_creates_the_file_and_is_read_back(tmp_path: Path) -> None:
@@ -93,3 +113,22 @@ def test_remember_theme_creates_the_file_and_is_read_back(tmp_path: Path) -> Non
     remember_theme(path, "lmf-light")
     assert path.read_text() == 'theme = "lmf-light"\n'
     assert load_settings(env_for(tmp_path)).theme == "lmf-light"
+
+
+def test_xdg_variables_win(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    assert config_home(env) == tmp_path / "cfg" / "lmf-workbench"
+    assert data_home(env) == tmp_path / "data" / "lmf-workbench"
+
+
+def test_without_xdg_variables_the_platform_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    env = {"XDG_CONFIG_HOME": "", "XDG_DATA_HOME": " "}  # empty counts as unset, as the XDG spec says
+    assert config_home(env) == platformdirs.user_config_path("lmf-workbench", appauthor=False)
+    assert data_home(env) == platformdirs.user_data_path("lmf-workbench", appauthor=False)
+    if sys.platform.startswith("linux"):
+        assert config_home(env) == tmp_path / ".config" / "lmf-workbench"
+        assert data_home({}) == tmp_path / ".local" / "share" / "lmf-workbench"
+        assert load_settings({}).path == tmp_path / ".config" / "lmf-workbench" / "tui.toml"
