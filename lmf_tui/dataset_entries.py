@@ -1,87 +1,41 @@
-"""What the Datasets screen shows of a dataset_info.json entry: format, kind, files, size, and row checks."""
+"""What the Datasets screen shows of a dataset entry (listed by :mod:`lmf_engine.data.listing`), and row checks."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lmf_engine.data.converters import check_for_stage, convert_row
-from lmf_engine.data.errors import DataError, RowError
+from lmf_engine.data.errors import RowError
 from lmf_engine.data.example import Example
-from lmf_engine.data.readers import resolve_local
-from lmf_engine.data.registry import DatasetInfo, DatasetSpec
+from lmf_engine.data.listing import KIND_STAGE, DatasetEntry, dataset_kind, list_datasets
+from lmf_engine.data.registry import DatasetInfo
 
-KIND_STAGE = {"sft": "sft", "preference": "rm", "kto": "kto", "text": "pt"}
-"""The encoder each kind of dataset is checked and measured with."""
+__all__ = ["KIND_STAGE", "Entry", "cell_text", "check_row", "dataset_kind", "human_size", "read_entries"]
 
 
 @dataclass
-class Entry:
-    """One dataset entry, or the reason it cannot be used (``error``)."""
+class Entry(DatasetEntry):
+    """A listed dataset (:class:`lmf_engine.data.listing.DatasetEntry`) with the names the screens use."""
 
-    name: str
-    spec: DatasetSpec | None = None
-    files: list[Path] = field(default_factory=list)
-    size: int | None = None
-    error: str | None = None
+    @property
+    def error(self) -> str | None:
+        """Why the entry cannot be used, or None."""
+        return self.problem
 
     @property
     def format(self) -> str:
-        return self.spec.formatting if self.spec else "?"
-
-    @property
-    def kind(self) -> str:
-        """sft, preference (rm/dpo), kto or text (pt)."""
-        if self.spec is None:
-            return "?"
-        return dataset_kind(self.spec)
-
-    @property
-    def stage(self) -> str:
-        return KIND_STAGE.get(self.kind, "sft")
+        return self.formatting or "?"
 
     @property
     def where(self) -> str:
-        """Where rows come from: the source for hub entries, else the file name."""
-        if self.spec is None:
-            return ""
-        if self.spec.load_from != "file":
-            return f"{self.spec.load_from}:{self.spec.path}"
-        return self.spec.path
-
-
-def dataset_kind(spec: DatasetSpec) -> str:
-    if spec.ranking:
-        return "preference"
-    if spec.is_kto:
-        return "kto"
-    if spec.formatting == "alpaca" and not spec.columns.response:
-        return "text"
-    return "sft"
-
-
-def _saved_files(folder: Path) -> list[Path]:
-    """The Arrow files of a ``save_to_disk`` folder (the train split first when it has splits)."""
-    files = sorted(folder.rglob("*.arrow"))
-    return sorted(files, key=lambda p: (p.parent.name != "train", str(p)))
+        """Where rows come from: the local path, or ``hub:<repo>``."""
+        return self.source or ""
 
 
 def read_entries(info: DatasetInfo, dataset_dir: Path) -> list[Entry]:
-    """Every entry of ``info`` with its files and size; an invalid entry carries its error message."""
-    entries = []
-    for name in info.names():
-        entry = Entry(name)
-        try:
-            entry.spec = info.spec(name)
-            if entry.spec.load_from == "file":
-                source = resolve_local(entry.spec, str(dataset_dir))
-                paths = [Path(p) for p in source.files] if source.kind == "files" else _saved_files(Path(source.path))
-                entry.files = paths
-                entry.size = sum(p.stat().st_size for p in paths)
-        except (DataError, OSError) as exc:
-            entry.error = str(exc)
-        entries.append(entry)
-    return entries
+    """Every entry of ``info`` as the engine lists it (the same as ``lmf-engine data list``)."""
+    return [Entry(**vars(entry)) for entry in list_datasets(dataset_dir, info)]
 
 
 def check_row(row: dict[str, Any], entry: Entry) -> tuple[Example | None, str | None]:

@@ -79,7 +79,9 @@ def preview(
     from lmf_engine.data.registry import read_dataset_info
     from lmf_engine.data.rows import check_columns, check_spec_for_stage
 
-    from .data_files import KIND_STAGE, DatasetRows, canonical_row, dataset_kind
+    from lmf_engine.data.listing import KIND_STAGE, dataset_kind
+
+    from .data_files import DatasetRows, canonical_row
 
     column, text = _parse_search(search) if search is not None else (None, None)
     with user_errors():

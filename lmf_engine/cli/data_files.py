@@ -1,80 +1,24 @@
 """The datasets of a dataset_dir as ``lmf-engine data list`` and ``data preview`` show them, without torch.
 
+The entries themselves (kind, files, size) come from :mod:`lmf_engine.data.listing`, which the TUI uses too.
+
 Files are opened with :func:`lmf_engine.data.preview.open_rows`, which pages lazily: listing and previewing never
 read a whole file (except counting rows of text formats, on request). Rows are numbered from 1 across all files
 of a dataset, as the pipeline numbers them in its messages.
 """
 
-import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.example import Example
+from lmf_engine.data.listing import KIND_STAGE, DatasetEntry, dataset_files, dataset_kind, list_datasets
 from lmf_engine.data.preview import PreviewError, RowSource, open_rows
-from lmf_engine.data.readers import resolve_local
-from lmf_engine.data.registry import DatasetInfo, DatasetSpec, read_dataset_info
-from lmf_engine.data.rows import RowConverter, check_columns, check_spec_for_stage, describe_source
+from lmf_engine.data.registry import DatasetSpec
+from lmf_engine.data.rows import RowConverter, check_columns
 from lmf_engine.util.suggest import did_you_mean
-
-Kind = Literal["sft", "preference", "kto", "pretrain"]
-KIND_STAGE: dict[str, str] = {"sft": "sft", "preference": "rm", "kto": "kto", "pretrain": "pt"}
-"""The stage whose checks a dataset's rows get in ``--canonical``."""
-
-
-def dataset_kind(spec: DatasetSpec) -> Kind:
-    """What a dataset is for: ranking pairs, kto feedback, pre-training text (alpaca without a response) or sft."""
-    if spec.ranking:
-        return "preference"
-    if spec.is_kto:
-        return "kto"
-    if spec.formatting == "alpaca" and spec.columns.response is None:
-        return "pretrain"
-    return "sft"
-
-
-def dataset_files(spec: DatasetSpec, dataset_dir: str) -> list[Path]:
-    """The data files of a local dataset, in the order the pipeline reads them.
-
-    A ``save_to_disk`` folder gives its Arrow files (of ``spec.split`` for a DatasetDict). Hub, script and cloud
-    datasets have no local files: :class:`DataError`.
-    """
-    if spec.load_from != "file":
-        raise DataError(
-            f"dataset {spec.name} is not a local file ({spec.load_from}: {spec.path}); only local data can be shown",
-            dataset=spec.name,
-        )
-    source = resolve_local(spec, dataset_dir)
-    if source.kind == "files":
-        return [Path(f) for f in source.files]
-    folder = Path(source.path)
-    if (folder / "dataset_dict.json").exists():
-        folder = folder / spec.split
-    state = folder / "state.json"
-    if state.exists():
-        try:
-            names = [item["filename"] for item in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
-            return [folder / name for name in names]
-        except (ValueError, KeyError, TypeError):
-            pass
-    files = sorted(folder.glob("*.arrow"))
-    if not files:
-        raise DataError(f"dataset {spec.name}: {folder} has no Arrow files", dataset=spec.name, file=str(folder))
-    return files
-
-
-def disk_size(spec: DatasetSpec, dataset_dir: str) -> int | None:
-    """Bytes on disk of a local file or folder (all files under it); None when it is not local or missing."""
-    if spec.load_from != "file":
-        return None
-    path = Path(dataset_dir) / spec.path
-    if path.is_file():
-        return path.stat().st_size
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return None
 
 
 def cheap_count(path: Path) -> int | None:
@@ -96,44 +40,26 @@ def cheap_count(path: Path) -> int | None:
 
 
 @dataclass
-class EntryInfo:
-    """One line of ``data list``; fields that cannot be known are None."""
+class EntryInfo(DatasetEntry):
+    """One line of ``data list``: the shared listing entry, plus the rows when cheap to know (or counted) and the
+    problems of the first rows (empty file, unreadable, columns the entry names that the data lacks)."""
 
-    name: str
-    formatting: str | None = None
-    kind: str | None = None
-    source: str | None = None
-    size: int | None = None
     rows: int | None = None
-    problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**super().to_dict(), "rows": self.rows}
 
 
-def describe_entry(name: str, info: DatasetInfo, dataset_dir: str, count: bool) -> EntryInfo:
-    """Formatting, kind, source, size and rows of one entry, or the problem that makes it unusable."""
-    entry = EntryInfo(name)
-    try:
-        spec = info.spec(name)
-    except DataError as exc:
-        entry.problem = str(exc)
+def check_entry(entry: EntryInfo, count: bool) -> EntryInfo:
+    """Read the first rows of a listed local entry: its columns, and its row count when cheap (or ``count``)."""
+    if entry.spec is None or entry.problem is not None or not entry.files:
         return entry
-    entry.formatting, entry.kind, entry.source = (
-        spec.formatting,
-        dataset_kind(spec),
-        describe_source(spec, dataset_dir),
-    )
-    entry.size = disk_size(spec, dataset_dir)
     try:
-        check_spec_for_stage(spec, KIND_STAGE[entry.kind])
-        if spec.load_from != "file":
-            return entry
-        files = dataset_files(spec, dataset_dir)
+        files = entry.files
         sources = [open_rows(f) for f in files]
         if not sources[0].head(1):
-            raise DataError(f"dataset {name} ({files[0]}) has no rows", dataset=name)
-        check_columns(spec, sources[0].columns(), str(files[0]))
+            raise DataError(f"dataset {entry.name} ({files[0]}) has no rows", dataset=entry.name)
+        check_columns(entry.spec, sources[0].columns(), str(files[0]))
         counts = [cheap_count(f) for f in files]
         if count and None in counts:
             counts = [c if c is not None else s.count() for c, s in zip(counts, sources, strict=True)]
@@ -144,9 +70,9 @@ def describe_entry(name: str, info: DatasetInfo, dataset_dir: str, count: bool) 
 
 
 def list_entries(dataset_dir: str, count: bool = False) -> list[EntryInfo]:
-    """Every entry of ``dataset_dir``/dataset_info.json; a missing or malformed file raises :class:`DataError`."""
-    info = read_dataset_info(dataset_dir)
-    return [describe_entry(name, info, dataset_dir, count) for name in info.names()]
+    """Every entry of ``dataset_dir``/dataset_info.json as :func:`~lmf_engine.data.listing.list_datasets` lists
+    it, checked further; a missing or malformed file raises :class:`DataError`."""
+    return [check_entry(EntryInfo(**vars(entry)), count) for entry in list_datasets(dataset_dir)]
 
 
 @dataclass

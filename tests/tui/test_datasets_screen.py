@@ -37,14 +37,14 @@ async def test_entries_show_format_kind_size_and_rows(make_app: Callable[..., Wo
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DatasetList)
-        rows = {key.value: table.get_row(key) for key in table.rows}
+        rows = {key.value: [str(cell) for cell in table.get_row(key)] for key in table.rows}
         assert list(rows) == ["demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity"]
         assert rows["demo_sft"][:3] == ["demo_sft", "alpaca", "sft"]
         assert rows["demo_sft"][3].endswith("kB")
         assert rows["demo_multiturn"][1:3] == ["sharegpt", "sft"]
         assert rows["demo_dpo"][2] == "preference"
         assert rows["demo_kto"][2] == "kto"
-        assert rows["demo_pt"][2] == "text"
+        assert rows["demo_pt"][2] == "pretrain"
         counted = json.loads((app.workspace.root / "data" / "demo_sft.json").read_text())
         assert rows["demo_sft"][4] == f"{len(counted):,}"
 
@@ -282,3 +282,44 @@ async def test_opening_another_config_switches_dataset_dir(
         table = app.screen.query_one(DatasetList)
         assert [key.value for key in table.rows] == ["only_one"]
         assert table.get_row("only_one")[4] == "1"
+
+
+async def test_tui_lists_what_the_cli_lists(make_app: Callable[..., WorkbenchApp], workspace: Path) -> None:
+    """One engine listing: the TUI's entries are ``data list``'s, DatasetDict splits and kind names included."""
+    from datasets import Dataset, DatasetDict
+    from typer.testing import CliRunner
+
+    from lmf_engine.cli.main import app as cli_app
+
+    rows = [{"instruction": f"q{i}", "input": "", "output": f"a{i}"} for i in range(20)]
+    DatasetDict({"train": Dataset.from_list(rows[:12]), "test": Dataset.from_list(rows[12:])}).save_to_disk(
+        str(workspace / "data" / "dict")
+    )
+    info_path = workspace / "data" / "dataset_info.json"
+    info = json.loads(info_path.read_text())
+    info["saved_dict"] = {"file_name": "dict"}
+    info["saved_test"] = {"file_name": "dict", "split": "test"}
+    info["saved_none"] = {"file_name": "dict", "split": "validation"}
+    info_path.write_text(json.dumps(info))
+    result = CliRunner().invoke(cli_app, ["data", "list", "--json", "--dir", str(workspace / "data")])
+    assert result.exit_code == 0, result.output
+    cli_entries = {e["name"]: e for e in json.loads(result.stdout)}
+    assert cli_entries["demo_pt"]["kind"] == "pretrain"
+    assert [Path(f).relative_to(workspace / "data") for f in cli_entries["saved_dict"]["files"]] == [
+        Path("dict/train/data-00000-of-00001.arrow")
+    ]
+    assert cli_entries["saved_dict"]["rows"] == 12 and cli_entries["saved_test"]["rows"] == 8
+    assert "has no split 'validation' (it has train, test)" in cli_entries["saved_none"]["problem"]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tui_entries = app.screen.entries  # type: ignore[attr-defined]
+        assert list(tui_entries) == list(cli_entries)
+        for name, entry in tui_entries.items():
+            shown = {key: value for key, value in entry.to_dict().items()}
+            assert shown == {key: cli_entries[name][key] for key in shown}, name
+        table = app.screen.query_one(DatasetList)
+        listed = {key.value: table.get_row(key) for key in table.rows}
+        assert [str(listed[name][2]) for name in cli_entries] == [
+            e["kind"] if e["problem"] is None else "invalid" for e in cli_entries.values()
+        ]
