@@ -16,6 +16,11 @@ def quoted(value: Any) -> str:
     return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text) - SHOWN_VALUE_CHARS:,} more characters)"
 
 
+def shown_key(key: str) -> str:
+    """A key as it is, or quoted and cut when it would not print as one short line (a newline, a control character)."""
+    return key if key.isprintable() and len(key) <= SHOWN_VALUE_CHARS else quoted(key)
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     """One problem in a config: ``key`` (or ``""`` for the whole file), a message, and its source position."""
@@ -30,9 +35,9 @@ class ConfigIssue:
         where = self.source or "<config>"
         if self.line is not None:
             where = f"{where}:{self.line}"
-        what = self.key
+        what = shown_key(self.key)
         if self.value is not _NO_VALUE:
-            what = f"{self.key}={quoted(self.value)}"
+            what = f"{what}={quoted(self.value)}"
         return f"{where}: {what}: {self.message}" if what else f"{where}: {self.message}"
 
 

@@ -80,7 +80,9 @@ def read_file(path: Path, raw: RawValues) -> None:
         seen: dict[str, int] = {}
         own = {id(key_node) for key_node, _ in node.value if key_node.tag != MERGE_TAG}
         loader.flatten_mapping(node)  # YAML merge keys (<<: *defaults), as PyYAML's safe loader reads them
-        own_keys = {loader.construct_object(k, deep=True) for k, _ in node.value if id(k) in own}
+        # only text keys can be config keys; a list or mapping key (`? [a, b]`) is refused below, and cannot be hashed
+        own_values = [loader.construct_object(k, deep=True) for k, _ in node.value if id(k) in own]
+        own_keys = {key for key in own_values if isinstance(key, str)}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             key = loader.construct_object(key_node, deep=True)
@@ -104,7 +106,7 @@ def read_file(path: Path, raw: RawValues) -> None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # a reader error spans lines
         raw.issues.append(ConfigIssue("", f"not valid YAML: {problem}", source, line))
     finally:
         loader.dispose()
