@@ -16,7 +16,7 @@ from lmf_engine.runs.inference import ADAPTER_TYPES, RunConfigError, training_va
 from lmf_engine.runs.store import list_runs
 from lmf_engine.util.fs import atomic_write_text
 
-from .settings import APP_DIR
+from .settings import state_home
 from .workspace import Workspace
 
 CHAT_CONFIG = "chat.yaml"
@@ -32,8 +32,8 @@ class TargetChoice:
 
 
 def state_path(env: Mapping[str, str] = os.environ) -> Path:
-    """``$XDG_STATE_HOME/lmf-workbench/chat.json`` (``~/.local/state`` by default)."""
-    return Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / APP_DIR / STATE_FILE
+    """``$XDG_STATE_HOME/lmf-workbench/chat.json`` (platformdirs' state folder when the variable is not set)."""
+    return state_home(env) / STATE_FILE
 
 
 def _read_state(path: Path) -> dict[str, object]:

@@ -20,7 +20,7 @@ Environment: ``LMF_TUI_THEME``, ``LMF_TUI_PAGE_SIZE``, ``LMF_TUI_DEMO_DIR``, ``L
 import errno
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,20 +44,26 @@ class SettingsError(ValueError):
     """A settings file or variable that cannot be used; the message names it, the key and what is allowed."""
 
 
-def config_home(env: Mapping[str, str] = os.environ) -> Path:
-    """``$XDG_CONFIG_HOME/lmf-workbench`` when the variable is set (on any platform), else platformdirs' user config
-    folder (``~/.config/lmf-workbench`` on Linux)."""
-    if xdg := env.get("XDG_CONFIG_HOME", "").strip():
+def _user_dir(env: Mapping[str, str], variable: str, fallback: Callable[..., Path]) -> Path:
+    """``$<variable>/lmf-workbench`` when the variable is set (on any platform), else platformdirs' folder."""
+    if xdg := env.get(variable, "").strip():
         return Path(xdg) / APP_DIR
-    return platformdirs.user_config_path(APP_DIR, appauthor=False)
+    return fallback(APP_DIR, appauthor=False)
+
+
+def config_home(env: Mapping[str, str] = os.environ) -> Path:
+    """``$XDG_CONFIG_HOME/lmf-workbench``, else platformdirs' user config folder (``~/.config/...`` on Linux)."""
+    return _user_dir(env, "XDG_CONFIG_HOME", platformdirs.user_config_path)
 
 
 def data_home(env: Mapping[str, str] = os.environ) -> Path:
-    """``$XDG_DATA_HOME/lmf-workbench`` when the variable is set, else platformdirs' user data folder
-    (``~/.local/share/lmf-workbench`` on Linux)."""
-    if xdg := env.get("XDG_DATA_HOME", "").strip():
-        return Path(xdg) / APP_DIR
-    return platformdirs.user_data_path(APP_DIR, appauthor=False)
+    """``$XDG_DATA_HOME/lmf-workbench``, else platformdirs' user data folder (``~/.local/share/...`` on Linux)."""
+    return _user_dir(env, "XDG_DATA_HOME", platformdirs.user_data_path)
+
+
+def state_home(env: Mapping[str, str] = os.environ) -> Path:
+    """``$XDG_STATE_HOME/lmf-workbench``, else platformdirs' user state folder (``~/.local/state/...`` on Linux)."""
+    return _user_dir(env, "XDG_STATE_HOME", platformdirs.user_state_path)
 
 
 def settings_path(env: Mapping[str, str] = os.environ) -> Path:
