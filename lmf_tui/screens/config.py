@@ -2,6 +2,7 @@
 
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -21,6 +22,7 @@ from ..widgets.field_row import FieldRow
 from .ask import AskScreen
 from .base import WorkbenchScreen
 from .choose import ChooseScreen
+from .train import NARROW_BELOW
 
 PANELS = ("issues", "yaml", "diff")
 CHECK_DELAY_S = 0.15
@@ -45,11 +47,21 @@ def diff_content(diff: str) -> Content:
 
 
 class ConfigScreen(WorkbenchScreen):
+    """Below NARROW_BELOW columns the help and the issues/YAML/diff tabs leave the form the whole width: they show
+    under the form, side by side, while ctrl+l (next panel) has opened them."""
+
     BINDINGS = bindings_for("config")
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
     DEFAULT_CSS = """
     ConfigScreen #doc-title { height: 1; padding: 0 1; color: $text-muted; }
     ConfigScreen #doc-title.-problems { color: $warning; }
+    ConfigScreen #config-body { height: 1fr; }
     ConfigScreen #side { width: 44; }
+    ConfigScreen.-narrow #config-body { layout: vertical; }
+    ConfigScreen.-narrow #side { display: none; width: 1fr; height: 11; layout: horizontal; }
+    ConfigScreen.-narrow.-side-open #side { display: block; }
+    ConfigScreen.-narrow FieldHelp { width: 1fr; height: 1fr; min-height: 0; }
+    ConfigScreen.-narrow TabbedContent { width: 1fr; }
     ConfigScreen TabbedContent { height: 1fr; }
     ConfigScreen #issues-text.-ok { color: $success; }
     ConfigScreen #issues-text { color: $error; }
@@ -65,7 +77,7 @@ class ConfigScreen(WorkbenchScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="doc-title", markup=False)
-        with Horizontal():
+        with Horizontal(id="config-body"):
             yield ConfigForm(id="form")
             with Vertical(id="side"):
                 yield FieldHelp(id="help")
@@ -303,10 +315,27 @@ class ConfigScreen(WorkbenchScreen):
             group.toggle_advanced()
 
     def action_next_panel(self) -> None:
+        """The next of issues, YAML and diff; below NARROW_BELOW columns, where they are hidden, the first press
+        shows them (with the help) and the press after the diff hides them again."""
         tabs = self.query_one(TabbedContent)
+        if self.has_class("-narrow"):
+            if not self.has_class("-side-open"):
+                self.show_panel(PANELS[0])
+                return
+            if tabs.active == PANELS[-1]:
+                self._close_side()
+                return
         tabs.active = PANELS[(PANELS.index(tabs.active) + 1) % len(PANELS)]
 
+    def _close_side(self) -> None:
+        side = self.query_one("#side")
+        if side.has_focus_within:
+            self.query_one(ConfigForm).query_one("#groups", OptionList).focus()
+        self.remove_class("-side-open")
+        self.query_one(TabbedContent).active = PANELS[0]
+
     def show_panel(self, panel: str) -> None:
+        self.add_class("-side-open")
         self.query_one(TabbedContent).active = panel
 
     def action_leave_field(self) -> None:

@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,6 +27,7 @@ from ..widgets.token_view import TokenPane
 from ..widgets.trap_report import TrapReport
 from ..workers import setup_for
 from .base import WorkbenchScreen
+from .train import NARROW_BELOW
 
 RENDER_DELAY_S = 0.3
 ROLE_PREFIXES = ("system", "user", "assistant", "function", "tool", "observation")
@@ -59,7 +60,10 @@ def typed_default() -> str:
 
 
 class TemplateScreen(WorkbenchScreen):
+    """Below NARROW_BELOW columns the controls take two lines and the trap report goes under the tokens."""
+
     BINDINGS = bindings_for("template")
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
     DEFAULT_CSS = """
     TemplateScreen #controls { height: auto; padding: 0 1; }
     TemplateScreen #controls Label { padding: 0 1; color: $text-muted; }
@@ -73,6 +77,12 @@ class TemplateScreen(WorkbenchScreen):
     TemplateScreen.-typed #tpl-dataset, TemplateScreen.-typed #tpl-row, TemplateScreen.-typed .row-label {
         display: none;
     }
+    TemplateScreen #tpl-body { height: 1fr; }
+    TemplateScreen.-narrow #controls { layout: grid; grid-size: 4; grid-columns: auto 1fr auto 16; grid-rows: 1; }
+    TemplateScreen.-narrow #controls Select, TemplateScreen.-narrow #controls Input { width: 1fr; }
+    TemplateScreen.-narrow #tpl-typed { height: 7; }
+    TemplateScreen.-narrow #tpl-body { layout: vertical; }
+    TemplateScreen.-narrow TrapReport { width: 1fr; height: auto; max-height: 8; }
     """
 
     class Rendered(Message):
@@ -109,7 +119,7 @@ class TemplateScreen(WorkbenchScreen):
             yield Select[str]([(s, s) for s in STAGES], allow_blank=False, value="sft", compact=True, id="tpl-stage")
         yield Static("", id="tpl-info", markup=False)
         yield TextArea(typed_default(), id="tpl-typed")
-        with Horizontal():
+        with Horizontal(id="tpl-body"):
             yield TokenPane(id="tokens")
             yield TrapReport(id="traps")
         yield Footer(show_command_palette=False)

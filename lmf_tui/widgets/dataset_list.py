@@ -1,6 +1,6 @@
 """The datasets of dataset_info.json: name, format, kind, size and row count."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -9,11 +9,18 @@ from ..dataset_entries import Entry, human_size
 
 
 class DatasetList(DataTable[str]):
-    """One row per entry, keyed by dataset name; the row count fills in as background counting finishes."""
+    """One row per entry, keyed by dataset name; the row count fills in as background counting finishes.
 
+    Its CSS is not scoped: it also sizes the column the list sits in on the datasets screen (``#left``), at most 50
+    columns and 42% of the width, so that at 80 columns the rows table keeps most of the screen (the name, the list's
+    key column, comes first and stays in view).
+    """
+
+    SCOPED_CSS: ClassVar[bool] = False
     DEFAULT_CSS = """
     DatasetList { height: 1fr; border: round $primary 50%; }
     DatasetList:focus { border: round $primary; }
+    DatasetsScreen > Horizontal > #left { width: 42%; max-width: 50; }
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -34,7 +34,7 @@ class FieldRow(Vertical):
     DEFAULT_CSS = """
     FieldRow { height: auto; padding: 0 1; }
     FieldRow > Horizontal { height: auto; }
-    FieldRow Label { width: 31; padding: 0 1 0 0; color: $text; }
+    FieldRow Label { width: auto; min-width: 31; padding: 0 1 0 0; color: $text; }
     FieldRow.-set Label { color: $primary; text-style: bold; }
     FieldRow Input, FieldRow Select { width: 1fr; }
     FieldRow .issue { display: none; color: $error; padding-left: 31; }
