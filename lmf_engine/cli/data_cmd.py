@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from lmf_engine.data.preview import PREVIEW_CHARS
+
 from . import data_render as render
 from .output import OverridesArg, fail, print_json, user_errors
 
@@ -73,13 +75,25 @@ def preview(
     canonical: Annotated[
         bool, typer.Option("--canonical", help="Show the messages the converter makes of each row.")
     ] = False,
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            min=0,
+            help="Cut each text after this many characters ('… N more characters'); 0 shows texts whole.",
+        ),
+    ] = PREVIEW_CHARS,
     as_json: JsonOpt = False,
 ) -> None:
-    """A page of a dataset's raw rows (or, with --canonical, their canonical messages), without reading it whole."""
+    """A page of a dataset's raw rows (or, with --canonical, their canonical messages), without reading it whole.
+
+    Texts longer than --max-chars are cut, and a row's ``cut`` (in --json) gives the full length of each cut
+    field; a row of over 1 MiB is then read without ever decoding it whole, so a page costs bounded memory.
+    """
+    from lmf_engine.data.listing import KIND_STAGE, dataset_kind
+    from lmf_engine.data.preview import cut_lengths
     from lmf_engine.data.registry import read_dataset_info
     from lmf_engine.data.rows import check_columns, check_spec_for_stage
-
-    from lmf_engine.data.listing import KIND_STAGE, dataset_kind
 
     from .data_files import DatasetRows, canonical_row
 
@@ -90,7 +104,8 @@ def preview(
         if canonical:
             check_spec_for_stage(spec, KIND_STAGE[dataset_kind(spec)])
             check_columns(spec, data.sources[0].columns(), str(data.files[0]))
-        page = data.search(text, column, start, rows) if text is not None else data.page(start, rows)
+        keep = max_chars or None
+        page = data.search(text, column, start, rows, keep) if text is not None else data.page(start, rows, keep)
         if not page and text is None:
             data.check_page(start)
         shown: list[dict[str, Any]] = (
@@ -98,6 +113,9 @@ def preview(
             if canonical
             else [{"row": row.row, "file": row.file, "values": row.values} for row in page]
         )
+        for item, row in zip(shown, page, strict=True):
+            if cut := cut_lengths(row.values):
+                item["cut"] = cut
     if as_json:
         files = [str(f) for f in data.files]
         print_json({"dataset": name, "files": files, "start": start, "search": search, "rows": shown})

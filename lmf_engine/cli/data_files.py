@@ -15,7 +15,7 @@ from typing import Any
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.example import Example
 from lmf_engine.data.listing import KIND_STAGE, DatasetEntry, dataset_files, dataset_kind, list_datasets
-from lmf_engine.data.preview import PreviewError, RowSource, open_rows
+from lmf_engine.data.preview import PreviewError, RowSource, cut_value, open_rows
 from lmf_engine.data.registry import DatasetSpec
 from lmf_engine.data.rows import RowConverter, check_columns
 from lmf_engine.util.suggest import did_you_mean
@@ -57,7 +57,7 @@ def check_entry(entry: EntryInfo, count: bool) -> EntryInfo:
     try:
         files = entry.files
         sources = [open_rows(f) for f in files]
-        if not sources[0].head(1):
+        if not sources[0].head(1, keep=64):
             raise DataError(f"dataset {entry.name} ({files[0]}) has no rows", dataset=entry.name)
         check_columns(entry.spec, sources[0].columns(), str(files[0]))
         counts = [cheap_count(f) for f in files]
@@ -99,14 +99,14 @@ class DatasetRows:
             yield offset, path, source
             offset += source.count() or 0
 
-    def page(self, start: int, size: int) -> list[PreviewRow]:
-        """Up to ``size`` rows from row ``start`` (1-based)."""
+    def page(self, start: int, size: int, keep: int | None = None) -> list[PreviewRow]:
+        """Up to ``size`` rows from row ``start`` (1-based), strings cut to ``keep`` characters if given."""
         rows: list[PreviewRow] = []
         for offset, path, source in self._offsets():
             first = max(start - 1 - offset, 0)
             if source.known_count is not None and first >= source.known_count:
                 continue
-            for index, values in source.iter_rows(first):
+            for index, values in source.iter_rows(first, keep):
                 rows.append(PreviewRow(offset + index + 1, str(path), values))
                 if len(rows) == size:
                     return rows
@@ -132,15 +132,19 @@ class DatasetRows:
                 file=str(self.files[0]),
             )
 
-    def search(self, text: str, column: str | None, start: int, size: int) -> list[PreviewRow]:
-        """Up to ``size`` rows from row ``start`` (1-based) whose ``column`` (or any) contains ``text``."""
+    def search(
+        self, text: str, column: str | None, start: int, size: int, keep: int | None = None
+    ) -> list[PreviewRow]:
+        """Up to ``size`` rows from row ``start`` (1-based) whose ``column`` (or any) contains ``text``; matches
+        are found in the whole rows, shown with strings cut to ``keep`` characters if given."""
         if column is not None:
             self.check_column(column)
         rows: list[PreviewRow] = []
         for offset, path, source in self._offsets():
             first = max(start - 1 - offset, 0)
             for index, values in source.search(text, column, first):
-                rows.append(PreviewRow(offset + index + 1, str(path), values))
+                shown = values if keep is None else cut_value(values, keep)
+                rows.append(PreviewRow(offset + index + 1, str(path), shown))
                 if len(rows) == size:
                     return rows
         return rows

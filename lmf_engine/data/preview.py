@@ -3,12 +3,22 @@
 JSON Lines and text files are read line by line with a sparse index of byte offsets (one every ``STRIDE`` rows),
 so row N costs one seek plus at most ``STRIDE`` lines, and a 1 GB file opens as fast as a small one. A JSON array
 is decoded item by item from a buffered stream. Parquet and Arrow files are read by row group / record batch.
+
+Rows for display are read with ``keep=N`` (:meth:`RowSource.page`, :meth:`RowSource.iter_rows`): every string
+longer than N characters is cut to N characters followed by ``… 52,428,000 more characters`` and becomes a
+:class:`CutText` that knows its full length (:func:`cut_lengths` lists them). A row whose JSON is longer than
+``LAZY_BYTES`` (a JSON Lines line, or an item of a JSON array) is then never decoded whole: it is parsed from the
+file in chunks and only the first N characters of each string are kept, so a page costs a bounded amount of memory
+whatever a cell holds, and one pass over the row at C speed. Without ``keep`` (statistics, search, the pipeline's
+samples) rows are decoded whole, as they are.
 """
 
 import bisect
+import codecs
 import csv
 import io
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +29,11 @@ from .errors import TOO_DEEP
 
 STRIDE = 512
 CHUNK = 1 << 16
+LAZY_BYTES = 1 << 20
+"""With ``keep``, a row longer than this (bytes of a JSON line, characters of an array item) is parsed lazily."""
+MAX_DEPTH = 200
+PREVIEW_CHARS = 2000
+"""How many characters of each text a preview shows (``data preview``, the TUI's rows) before ``… N more``."""
 
 Progress = Callable[[int, int], None]
 
@@ -45,6 +60,180 @@ class Cancel:
         return self.event.is_set()
 
 
+class CutText(str):
+    """A string cut for display: the first characters, then ``… N more characters``; ``total`` is its full length."""
+
+    total: int
+
+    def __new__(cls, kept: str, total: int) -> "CutText":
+        text = super().__new__(cls, f"{kept}… {total - len(kept):,} more characters")
+        text.total = total
+        return text
+
+
+def cut_text(text: str, keep: int) -> str:
+    """``text`` as it is when it has at most ``keep`` characters, else a :class:`CutText`."""
+    return text if len(text) <= keep or isinstance(text, CutText) else CutText(text[:keep], len(text))
+
+
+def cut_value(value: Any, keep: int) -> Any:
+    """``value`` with every string longer than ``keep`` characters cut (in lists and objects too)."""
+    if isinstance(value, str):
+        return cut_text(value, keep)
+    if isinstance(value, dict):
+        return {key: cut_value(item, keep) for key, item in value.items()}
+    if isinstance(value, list):
+        return [cut_value(item, keep) for item in value]
+    return value
+
+
+def cut_lengths(value: Any, path: str = "") -> dict[str, int]:
+    """``{path: full length}`` of every :class:`CutText` in ``value`` (paths like ``conversations[1].value``)."""
+    if isinstance(value, CutText):
+        return {path: value.total}
+    found: dict[str, int] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(cut_lengths(item, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.update(cut_lengths(item, f"{path}[{i}]"))
+    return found
+
+
+_SPECIAL = re.compile(r'["\\]')
+_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])')
+_SCALAR = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null")
+
+
+class LazyJson:
+    """Parse one JSON value from text that arrives in chunks, keeping at most ``keep`` characters of each string.
+
+    ``more()`` returns the next chunk ('' at the end). Memory stays at one chunk plus what is kept; the text of a
+    long string is skipped with ``str.find``-speed searches. Raises ValueError (message, position) when invalid.
+    """
+
+    def __init__(self, text: str, pos: int, more: Callable[[], str], keep: int) -> None:
+        self.buf, self.pos, self.more, self.keep = text, pos, more, keep
+        self.consumed = 0  # characters dropped from the front of buf
+
+    def _fill(self) -> bool:
+        chunk = self.more()
+        if not chunk:
+            return False
+        self.consumed += self.pos
+        self.buf = self.buf[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def _need(self, n: int) -> None:
+        while len(self.buf) - self.pos < n and self._fill():
+            pass
+
+    def _fail(self, what: str) -> ValueError:
+        return ValueError(what, self.consumed + self.pos)
+
+    def peek(self) -> str:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def value(self, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise ValueError(TOO_DEEP, self.consumed + self.pos)
+        char = self.peek()
+        if char == "{":
+            return self._object(depth)
+        if char == "[":
+            return self._array(depth)
+        if char == '"':
+            return self._string()
+        self._need(64)
+        match = _SCALAR.match(self.buf, self.pos)
+        if match is None:
+            raise self._fail("Expecting value")
+        self.pos = match.end()
+        return json.loads(match.group())
+
+    def _expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise self._fail(f"Expecting {char!r}")
+        self.pos += 1
+
+    def _object(self, depth: int) -> dict[str, Any]:
+        self.pos += 1
+        result: dict[str, Any] = {}
+        if self.peek() == "}":
+            self.pos += 1
+            return result
+        while True:
+            if self.peek() != '"':
+                raise self._fail("Expecting property name enclosed in double quotes")
+            key = str(self._string(1 << 62))  # keys whole
+            self._expect(":")
+            result[key] = self.value(depth + 1)
+            char = self.peek()
+            self.pos += 1
+            if char == "}":
+                return result
+            if char != ",":
+                self.pos -= 1
+                raise self._fail("Expecting ',' delimiter")
+
+    def _array(self, depth: int) -> list[Any]:
+        self.pos += 1
+        result: list[Any] = []
+        if self.peek() == "]":
+            self.pos += 1
+            return result
+        while True:
+            result.append(self.value(depth + 1))
+            char = self.peek()
+            self.pos += 1
+            if char == "]":
+                return result
+            if char != ",":
+                self.pos -= 1
+                raise self._fail("Expecting ',' delimiter")
+
+    def _string(self, keep: int | None = None) -> str:
+        keep = self.keep if keep is None else keep
+        self.pos += 1
+        kept: list[str] = []
+        kept_len = total = 0
+        while True:
+            if self.pos >= len(self.buf) and not self._fill():
+                raise self._fail("Unterminated string")
+            if self.buf[self.pos] == '"':
+                self.pos += 1
+                break
+            if self.buf[self.pos] == "\\":
+                self._need(6)
+                match = _ESCAPE.match(self.buf, self.pos)
+                if match is None:
+                    raise self._fail("Invalid \\escape")
+                piece = json.loads(f'"{match.group()}"')
+                self.pos = match.end()
+            else:
+                found = _SPECIAL.search(self.buf, self.pos)
+                end = found.start() if found else len(self.buf)
+                piece = self.buf[self.pos : end] if kept_len < keep else ""
+                total += end - self.pos - len(piece)
+                self.pos = end
+            total += len(piece)
+            if kept_len < keep and piece:
+                kept.append(piece[: keep - kept_len])
+                kept_len += len(kept[-1])
+        text = "".join(kept)
+        if any("\ud800" <= c <= "\udfff" for c in text):
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return CutText(text, total) if total > kept_len else text
+
+
 class RowSource:
     """Rows of one file, each a dict. Subclasses implement :meth:`iter_rows`; the rest builds on it."""
 
@@ -59,20 +248,21 @@ class RowSource:
         """The number of rows if known without a scan (or after one), else None."""
         return self._count
 
-    def iter_rows(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    def iter_rows(self, start: int = 0, keep: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(index, row)`` from row ``start``; with ``keep``, strings are cut to ``keep`` characters."""
         raise NotImplementedError
 
-    def page(self, start: int, size: int) -> list[dict[str, Any]]:
-        """Rows ``start`` to ``start + size`` (fewer at the end of the file)."""
+    def page(self, start: int, size: int, keep: int | None = None) -> list[dict[str, Any]]:
+        """Rows ``start`` to ``start + size`` (fewer at the end of the file), strings cut to ``keep`` if given."""
         rows = []
-        for index, row in self.iter_rows(start):
+        for index, row in self.iter_rows(start, keep):
             if index >= start + size:
                 break
             rows.append(row)
         return rows
 
-    def head(self, size: int = 50) -> list[dict[str, Any]]:
-        return self.page(0, size)
+    def head(self, size: int = 50, keep: int | None = None) -> list[dict[str, Any]]:
+        return self.page(0, size, keep)
 
     def row(self, index: int) -> dict[str, Any]:
         """Row ``index`` (0-based); IndexError past the end."""
@@ -115,7 +305,7 @@ class RowSource:
     def columns(self) -> list[str]:
         """Column names seen in the first rows."""
         names: dict[str, None] = {}
-        for row in self.head(20):
+        for row in self.head(20, keep=64):
             names.update(dict.fromkeys(row))
         return list(names)
 
@@ -145,22 +335,69 @@ class LineRows(RowSource):
             raise PreviewError(f"{self.path}:{line_no}: each line must be a JSON object, got {type(value).__name__}")
         return value
 
-    def iter_rows(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _lazy(self, handle: io.BufferedReader, raw: bytes, line_no: int, keep: int) -> tuple[Any, int]:
+        """A line longer than LAZY_BYTES whose first bytes are ``raw``: its row parsed lazily, and its length."""
+        begin = handle.tell()
+        end = begin
+        while chunk := handle.read(CHUNK * 16):
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                end += newline + 1
+                break
+            end += len(chunk)
+        handle.seek(begin)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+        def more() -> str:
+            left = end - handle.tell()
+            return decoder.decode(handle.read(min(CHUNK * 4, left)), final=left <= CHUNK * 4) if left > 0 else ""
+
+        first = decoder.decode(raw)
+        try:
+            if not self.parse:
+                total, kept, tail = len(first), first[:keep], first
+                while text := more():
+                    total, tail = total + len(text), text
+                    kept += text[: keep - len(kept)]
+                total -= len(tail) - len(tail.rstrip("\r\n"))
+                text = CutText(kept, total) if total > len(kept) else kept.rstrip("\r\n")
+                return {"text": text}, end - begin + len(raw)
+            parser = LazyJson(first, 0, more, keep)
+            value = parser.value()
+            if parser.peek():
+                raise parser._fail("Extra data")
+        except ValueError as exc:
+            what, pos = exc.args if len(exc.args) == 2 else (str(exc), 0)
+            raise PreviewError(f"{self.path}:{line_no}:{pos + 1}: invalid JSON: {what}") from None
+        finally:
+            handle.seek(end)
+        if not isinstance(value, dict):
+            raise PreviewError(f"{self.path}:{line_no}: each line must be a JSON object, got {type(value).__name__}")
+        return value, end - begin + len(raw)
+
+    def iter_rows(self, start: int = 0, keep: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
         with self._lock:
             slot = bisect.bisect_right(self._rows_at, start) - 1
             index, offset = self._rows_at[slot], self._offsets[slot]
+        limit = LAZY_BYTES + 1 if keep is not None else -1
         with self.path.open("rb") as handle:
             handle.seek(offset)
             line_no = None
-            for raw in iter(handle.readline, b""):
+            while raw := handle.readline(limit):
                 line_no = (line_no or 0) + 1
-                row = self._decode(raw, line_no)
+                length = len(raw)
+                if keep is not None and length == limit and not raw.endswith(b"\n"):
+                    row, length = self._lazy(handle, raw, line_no, keep)
+                else:
+                    row = self._decode(raw, line_no)
+                    if row is not None and keep is not None:
+                        row = cut_value(row, keep)
                 if row is None:
-                    offset += len(raw)
+                    offset += length
                     continue
                 if index % STRIDE == 0:
                     self._remember(index, offset)
-                offset += len(raw)
+                offset += length
                 if index >= start:
                     yield index, row
                 index += 1
@@ -201,8 +438,8 @@ class _Stream:
         self.pos = 0
         self.line = 1  # line number of text[0]
 
-    def more(self) -> bool:
-        chunk = self.handle.read(CHUNK)
+    def more(self, size: int = CHUNK) -> bool:
+        chunk = self.handle.read(size)
         if not chunk:
             return False
         self.line += self.text.count("\n", 0, self.pos)
@@ -231,7 +468,7 @@ class _Stream:
 class JsonArrayRows(RowSource):
     """A JSON array of objects, decoded item by item from a buffered stream."""
 
-    def iter_rows(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    def iter_rows(self, start: int = 0, keep: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
         decoder = json.JSONDecoder()
         with self.path.open("r", encoding="utf-8", errors="replace") as handle:
             stream = _Stream(handle)
@@ -252,33 +489,51 @@ class JsonArrayRows(RowSource):
                         )
                     stream.pos += 1
                     stream.skip_ws()
-                value = self._decode_item(stream, decoder)
+                value = self._decode_item(stream, decoder, keep)
                 if not isinstance(value, dict):
                     raise PreviewError(f"{self.path}: item {index} is not a JSON object")
                 if index >= start:
-                    yield index, value
+                    yield index, value if keep is None else cut_value(value, keep)
                 index += 1
         self._count = index
 
-    def _decode_item(self, stream: _Stream, decoder: json.JSONDecoder) -> Any:
+    def _decode_item(self, stream: _Stream, decoder: json.JSONDecoder, keep: int | None) -> Any:
+        """The next item; the buffer grows geometrically (linear time for a huge item), and with ``keep`` an
+        item longer than LAZY_BYTES is parsed lazily instead of decoded whole."""
         while True:
             try:
                 value, stream.pos = decoder.raw_decode(stream.text, stream.pos)
                 return value
             except json.JSONDecodeError as exc:
-                if not stream.more():
+                pending = len(stream.text) - stream.pos
+                if keep is not None and pending > LAZY_BYTES:
+                    return self._lazy_item(stream, keep)
+                if not stream.more(max(CHUNK, pending)):
                     raise PreviewError(f"{self.path}:{stream.where(exc.pos)}: invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise PreviewError(f"{self.path}:{stream.where(stream.pos)}: {TOO_DEEP}") from None
+
+    def _lazy_item(self, stream: _Stream, keep: int) -> Any:
+        parser = LazyJson(stream.text, stream.pos, lambda: stream.handle.read(CHUNK * 4), keep)
+        try:
+            value = parser.value()
+        except ValueError as exc:
+            what, pos = exc.args if len(exc.args) == 2 else (str(exc), 0)
+            raise PreviewError(f"{self.path}: item at character {pos}: invalid JSON: {what}") from None
+        stream.line += stream.text.count("\n", 0, stream.pos)
+        stream.text, stream.pos = parser.buf, parser.pos
+        return value
 
 
 class CsvRows(RowSource):
     """CSV with a header row, streamed."""
 
-    def iter_rows(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    def iter_rows(self, start: int = 0, keep: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
         with self.path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
             index = 0
             for row in csv.DictReader(handle):
                 if index >= start:
-                    yield index, dict(row)
+                    yield index, dict(row) if keep is None else cut_value(dict(row), keep)
                 index += 1
         self._count = index
 
@@ -313,14 +568,14 @@ class ArrowRows(RowSource):
                 return
             yield from reader
 
-    def iter_rows(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    def iter_rows(self, start: int = 0, keep: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
         index = 0
         for batch in self._batches():
             if index + batch.num_rows <= start:
                 index += batch.num_rows
                 continue
             for row in batch.slice(max(0, start - index)).to_pylist():
-                yield max(index, start), row
+                yield max(index, start), row if keep is None else cut_value(row, keep)
                 index = max(index, start) + 1
             index = max(index, start)
         self._count = index

@@ -12,7 +12,7 @@ from textual.message import Message
 
 from lmf_engine.config import Config, ConfigError
 from lmf_engine.data.errors import DataError
-from lmf_engine.data.preview import Cancel, PreviewError, RowSource
+from lmf_engine.data.preview import PREVIEW_CHARS, Cancel, PreviewError, RowSource, cut_value
 from lmf_engine.data.registry import read_dataset_info
 from lmf_engine.data.stats import LengthStats
 
@@ -109,13 +109,15 @@ class DatasetJobs(WorkbenchScreen):
 
     def _page(self, entry: Entry, file_index: int, start: int, found: Iterable[tuple[int, dict]]) -> Page:
         source = self._source(entry, file_index)
-        rows = [PageRow(index, row, *check_row(row, entry)) for index, row in found]
+        shown = [(index, cut_value(row, PREVIEW_CHARS)) for index, row in found]  # search matches come whole
+        rows = [PageRow(index, row, *check_row(row, entry)) for index, row in shown]
         shown = Path(self.workbench.workspace.display(source.path))
         return Page(entry, file_index, shown, start, source.columns(), rows)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page", description="Reading rows")
     def load_page(self, entry: Entry, file_index: int, start: int, select: int | None = None) -> None:
-        found = enumerate(self._source(entry, file_index).page(start, self.page_size), start=start)
+        rows = self._source(entry, file_index).page(start, self.page_size, keep=PREVIEW_CHARS)  # bounded memory
+        found = enumerate(rows, start=start)
         self.post_message(self.PageLoaded(self._page(entry, file_index, start, found), select))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page", description="Searching rows")

@@ -170,3 +170,27 @@ def test_list_and_preview_do_not_import_torch(workspace: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "[]"
     assert "demo_kto" in result.stdout
+
+
+def test_a_huge_cell_is_shown_cut(workspace: Path, cli) -> None:
+    """A 3 MiB cell: the page shows 2,000 characters and how many more there are, in rich and in --json."""
+    import json as json_module
+
+    from cli_data_support import add_entries
+
+    big = "x" * (3 << 20)
+    lines = [
+        {"instruction": "short", "input": "", "output": "ok"},
+        {"instruction": big, "input": "", "output": "done"},
+    ]
+    add_entries(
+        workspace,
+        {"huge": {"file_name": "huge.jsonl"}},
+        {"huge.jsonl": "".join(json_module.dumps(r) + "\n" for r in lines)},
+    )
+    result = cli("data", "preview", "huge")
+    assert result.exit_code == 0, result.stderr
+    assert f"… {len(big) - 2000:,} more characters" in result.stdout and len(result.stdout) < 10_000
+    shown = cli("data", "preview", "huge", "--json", "--max-chars", "10").json()["rows"]
+    assert shown[1]["values"]["instruction"] == "x" * 10 + f"… {len(big) - 10:,} more characters"
+    assert shown[1]["cut"] == {"instruction": len(big)} and "cut" not in shown[0]
