@@ -323,3 +323,18 @@ async def test_tui_lists_what_the_cli_lists(make_app: Callable[..., WorkbenchApp
         assert [str(listed[name][2]) for name in cli_entries] == [
             e["kind"] if e["problem"] is None else "invalid" for e in cli_entries.values()
         ]
+
+
+async def test_a_huge_cell_is_shown_cut(make_app: Callable[..., WorkbenchApp], workspace: Path) -> None:
+    big = "x" * (3 << 20)
+    add_dataset(workspace, "huge", "huge.jsonl", [{"instruction": big, "input": "", "output": "done"}])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DatasetList)
+        table.move_cursor(row=table.get_row_index("huge"))
+        await settle(pilot)
+        row = app.screen.query_one(RowsTable).current()
+        assert row is not None and row.row["instruction"].total == len(big)  # type: ignore[union-attr]
+        detail = text_of(app, "#detail-messages")
+        assert f"… {len(big) - 2000:,} more characters" in detail and len(detail) < 10_000
