@@ -37,7 +37,7 @@ class LengthPanel(Vertical):
     """Shows how far the background computation is, then its result."""
 
     DEFAULT_CSS = """
-    LengthPanel { height: auto; max-height: 60%; border: round $secondary; padding: 0 1; }
+    LengthPanel { height: auto; max-height: 60%; overflow-y: auto; border: round $secondary; padding: 0 1; }
     LengthPanel ProgressBar { display: none; }
     LengthPanel.-running ProgressBar { display: block; }
     LengthPanel #length-info { color: $text-muted; }

@@ -67,7 +67,7 @@ async def test_user_keymap_rebinds_screen_keys(make_app: Callable[..., Workbench
         assert isinstance(app.screen, KeysScreen)
         table = app.screen.query_one("#keys-table")
         row = table.get_row("app.screen.config")  # type: ignore[attr-defined]
-        assert row[1] == "f3"
+        assert str(row[1]) == "f3"
 
 
 async def test_footer_shows_screen_and_app_bindings(make_app: Callable[..., WorkbenchApp]) -> None:

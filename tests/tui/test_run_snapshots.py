@@ -128,3 +128,13 @@ def test_train_screen_at_80x24(snap_compare: Callable[..., bool], runs_app: Call
 
 def test_runs_screen_at_80x24(snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]) -> None:
     assert snap_compare(runs_app(False), terminal_size=SMALL, run_before=on_runs_small)
+
+
+def test_compare_screen_at_80x24(snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]) -> None:
+    assert snap_compare(runs_app(False), terminal_size=SMALL, run_before=on_compare)
+
+
+def test_failed_run_screen_at_80x24(
+    snap_compare: Callable[..., bool], runs_app: Callable[[bool], WorkbenchApp]
+) -> None:
+    assert snap_compare(runs_app(False), terminal_size=SMALL, run_before=on_failed_run)
