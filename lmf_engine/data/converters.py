@@ -65,7 +65,7 @@ def _key(message: Any, key: str | None, turn: str) -> Any:
         raise RowError(f"{turn} is {_kind(message)}, not a message object")
     if key is None or key not in message:
         keys = ", ".join(repr(k) for k in message) or "none"
-        raise RowError(f"{turn} has no {key!r} key (it has {keys}); check the dataset's tags")
+        raise RowError(f"{turn} has no {key!r} key (it has {keys:.200}); check the dataset's tags")
     return message[key]
 
 
@@ -98,7 +98,9 @@ def _pair(row: Mapping[str, Any], spec: DatasetSpec, mapping: dict[str, str], ac
         message = row[column]
         role = _key(message, spec.tags.role_tag, f"field {column!r}")
         if role is None or role not in accepted or role not in mapping:
-            raise RowError(f"field {column!r} has role {role!r}; expected {' or '.join(repr(a) for a in accepted)}")
+            raise RowError(
+                f"field {column!r} has role {role!r:.80}; expected {' or '.join(repr(a) for a in accepted)}"
+            )
         pair.append(Message(mapping[role], _text(_key(message, spec.tags.content_tag, column), f"field {column!r}")))
     return pair
 
@@ -161,7 +163,7 @@ def convert_sharegpt(row: Mapping[str, Any], spec: DatasetSpec) -> Example:
         allowed = accept[i % 2]
         if role is None or role not in allowed:
             expected = " or ".join(repr(a) for a in allowed if a is not None)
-            raise RowError(f"turn {i + 1} has role {role!r}; expected {expected}")
+            raise RowError(f"turn {i + 1} has role {role!r:.80}; expected {expected}")
         aligned.append(Message(mapping[role], _text(_key(message, t.content_tag, f"turn {i + 1}"), f"turn {i + 1}")))
     _check_count(aligned, spec.ranking)
     tools = _optional_text(row, spec.columns.tools, f"field {spec.columns.tools!r}")
@@ -189,7 +191,7 @@ def _openai_turns(messages: list[Any], spec: DatasetSpec) -> list[Message]:
             aligned.append(Message("observation", TOOL_RESPONSE_SEPARATOR.join(tool_responses)))
             tool_responses = []
         if role not in mapping:
-            raise RowError(f"turn {i} has unknown role {role!r}; known roles: {', '.join(map(repr, mapping))}")
+            raise RowError(f"turn {i} has unknown role {role!r:.80}; known roles: {', '.join(map(repr, mapping))}")
         aligned.append(Message(mapping[role], _text(content, f"turn {i}")))  # type: ignore[arg-type]
     for i, message in enumerate(aligned):
         allowed = ("user", "observation") if i % 2 == 0 else ("assistant", "function")

@@ -51,8 +51,8 @@ def _message(item: Any, where: str) -> tuple[str, str]:
     role, content = item["role"], item["content"]
     if not isinstance(content, str):
         raise SampleError(f"{where}: 'content' must be text, got {type(content).__name__}")
-    if role != "system" and role not in ROLE_NAMES:
-        raise SampleError(f"{where}: unknown role {role!r}; use system, user, assistant, function or tool")
+    if not isinstance(role, str) or (role != "system" and role not in ROLE_NAMES):
+        raise SampleError(f"{where}: unknown role {role!r:.80}; use system, user, assistant, function or tool")
     return str(role), content
 
 
