@@ -11,6 +11,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
+from lmf_engine.chat.target import ChatTarget
 from lmf_engine.monitor.sampler import Sampler, open_sampler
 
 from .bindings import bindings_for
@@ -125,6 +126,7 @@ class WorkbenchApp(App[None]):
         self.set_keymap(self.settings.keys)
         self.unsaved_work: Callable[[], str | None] = lambda: None
         self.recover_work: Callable[[], Path | None] = lambda: None
+        self.chat_request: ChatTarget | None = None
         self.quit_armed = False
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -198,6 +200,11 @@ class WorkbenchApp(App[None]):
     def show_error(self, task: str, message: str, details: str | None = None) -> None:
         """Show the error panel for a failed task; the app keeps running."""
         self.push_screen(ErrorPanel(task, message, details))
+
+    def chat_with(self, target: ChatTarget) -> None:
+        """Open the chat screen on ``target`` (it loads the model unless an answer is being written)."""
+        self.chat_request = target
+        self.switch_mode("chat")  # the chat screen takes the request when it mounts or resumes
 
     def set_config(self, path: Path | None) -> None:
         """Make ``path`` the config the screens use for tokenizer, template and cutoff_len."""

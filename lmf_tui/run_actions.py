@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lmf_engine.chat.target import ChatTarget
 from lmf_engine.runs.inference import INFERENCE_FILE, RunConfigError, write_inference_config
 from lmf_engine.runs.launcher import checkpoints, newest_checkpoint
 from lmf_engine.runs.store import RunInfo, open_run, resume_run, stop_run
@@ -88,7 +89,7 @@ def next_steps(path: Path) -> str:
 
 
 def show_next_steps(screen: "WorkbenchScreen", info: RunInfo) -> None:
-    """What to do with a finished run: chat, serve or export it (the chat screen is not part of the workbench yet)."""
+    """What to do with a finished run: chat with it on the chat screen, or the commands that chat, serve, export."""
     if info.state != "finished":
         screen.notify(f"run {info.name} is {info.state}; chat and export need a finished run", severity="warning")
         return
@@ -100,4 +101,11 @@ def show_next_steps(screen: "WorkbenchScreen", info: RunInfo) -> None:
     except (OSError, RunConfigError) as exc:
         screen.notify(f"cannot write {info.path / INFERENCE_FILE}: {exc}", severity="error")
         return
-    screen.app.push_screen(ChooseScreen(f"Run {info.name} is finished", next_steps(path), [("close", "Close")]))
+    choices = [("chat", "[c] Chat with it here (screen 6)"), ("close", "[x] Close")]
+
+    def answered(answer: str | None) -> None:
+        if answer == "chat":
+            screen.workbench.chat_with(ChatTarget("run", str(info.path)))
+
+    dialog = ChooseScreen(f"Run {info.name} is finished", next_steps(path), choices, keys={"c": "chat", "x": "close"})
+    screen.app.push_screen(dialog, answered)

@@ -99,7 +99,8 @@ class ChatScreen(WorkbenchScreen):
         if self.size.width < NARROW_BELOW:
             self.add_class("-hide-settings")
         self.set_interval(0.5, self._tick_loading)
-        target = opening_target(workspace, remembered_target(workspace))
+        target = self.workbench.chat_request or opening_target(workspace, remembered_target(workspace))
+        self.workbench.chat_request = None
         self.query_one(MessageInput).focus()
         if target is None:
             self._show_states()
@@ -107,8 +108,22 @@ class ChatScreen(WorkbenchScreen):
         self.sides[0].target = target
         self._load()
 
+    def take_chat_request(self) -> None:
+        """Load the target another screen asked for (a finished run's ``c``), unless an answer is being written."""
+        target, self.workbench.chat_request = self.workbench.chat_request, None
+        if target is None or target == self.sides[0].target:
+            return
+        if self.generating:
+            self.notify("an answer is being written: escape stops it, then choose the run with ctrl+o")
+            return
+        self.sides[0].target = target
+        self._load()
+
     def on_screen_resume(self) -> None:
-        """Back from a dialog (or another screen): the message box has focus unless the settings panel had it."""
+        """Back from a dialog (or another screen): a target another screen asked for is loaded, and the message box
+        has focus unless the settings panel had it."""
+        if self.workbench.chat_request is not None:
+            self.take_chat_request()
         if not self.query_one(ChatSettings).has_focus_within:
             self.call_after_refresh(self.query_one(MessageInput).focus)
 

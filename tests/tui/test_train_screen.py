@@ -197,9 +197,22 @@ async def test_a_failed_run_shows_why(make_app: Callable[..., WorkbenchApp], wor
         await wait_until(pilot, lambda: screen.query_one("#run-stdout", Log).line_count > 0)
 
 
-async def test_a_finished_run_gives_chat_and_export_commands(
-    make_app: Callable[..., WorkbenchApp], workspace: Path
+async def test_a_finished_run_gives_chat_and_export_commands_and_opens_the_chat_screen_on_it(
+    make_app: Callable[..., WorkbenchApp], workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from fixtures.fake_chat import FakeChatEngine
+
+    from lmf_engine.chat.target import ChatTarget
+    from lmf_tui import chat_open
+    from lmf_tui.screens.chat import ChatScreen
+
+    opened: list[list[ChatTarget]] = []
+
+    def open_engines(targets: list[ChatTarget], root: Path, current: dict, release: Callable) -> list:
+        opened.append(list(targets))
+        return [FakeChatEngine() for _ in targets]
+
+    monkeypatch.setattr(chat_open, "open_engines", open_engines)
     run = write_fake_run(workspace / "runs" / "done", 10)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -208,6 +221,10 @@ async def test_a_finished_run_gives_chat_and_export_commands(
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, ChooseScreen))
         assert "lmf-engine chat" in app.screen.message and "lmf-engine export" in app.screen.message
+        await pilot.press("c")
+        chat = await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen) and app.screen)
+        await wait_until(pilot, lambda: chat.sides[0].engine is not None)
+        assert opened[-1] == [ChatTarget("run", str(run))]
     values = yaml.safe_load((run / "inference.yaml").read_text())
     assert values["adapter_name_or_path"] == str(run) and values["finetuning_type"] == "lora"
     config = load_config(run / "inference.yaml")
