@@ -163,18 +163,20 @@ class ConfigForm(Horizontal):
             return False
         groups.highlighted = index
         self.show_group(group)
-        form = self.current_group()
-        if isinstance(form, GroupForm) and info is not None and info.advanced:
-            for collapsible in form.query(Collapsible):
-                collapsible.collapsed = False
-        self.call_after_refresh(self._focus_row, key)
+        self.call_after_refresh(self._focus_row, key, info is not None and info.advanced)
         return True
 
-    def _focus_row(self, key: str, attempts: int = 5) -> None:
+    def _focus_row(self, key: str, advanced: bool, attempts: int = 10) -> None:
+        """Focus the row of ``key`` once it is mounted: a group shown for the first time mounts its rows after this
+        refresh, and its advanced rows only once their section is unfolded."""
         rows = self.query(f"#field-{key}")
         if not rows:
+            form = self.current_group()
+            if advanced and isinstance(form, GroupForm):
+                for collapsible in form.query(Collapsible):
+                    collapsible.collapsed = False
             if attempts:
-                self.call_after_refresh(self._focus_row, key, attempts - 1)
+                self.call_after_refresh(self._focus_row, key, advanced, attempts - 1)
             return
         row = rows.first()
         row.query_one("#editor").focus()

@@ -261,3 +261,17 @@ async def test_unsaved_changes_need_a_second_ask(make_app: Callable[..., Workben
         assert isinstance(app.screen, AskScreen)
         await pilot.press("escape")
         assert app.screen is screen
+
+
+async def test_focus_key_reaches_an_advanced_key_of_a_group_not_shown_yet(
+    make_app: Callable[..., WorkbenchApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_config(app, pilot)
+        assert screen.query_one(ConfigForm).focus_key("include_effective_tokens_per_second")
+        await settle(pilot)
+        focused = app.focused
+        assert focused is not None and any(
+            isinstance(a, FieldRow) and a.key == "include_effective_tokens_per_second" for a in focused.ancestors
+        )
