@@ -34,6 +34,8 @@ def data_rules(c: Config) -> Iterator[Problem]:
                 yield ("interleave_probs", "dataset"), "needs one probability per dataset"
             if any(p < 0 for p in probs) or abs(sum(probs) - 1) > 1e-6:
                 yield ("interleave_probs",), "probabilities must be >= 0 and add up to 1"
+    if (d.packing or d.neat_packing) and d.cutoff_len < 2:
+        yield ("cutoff_len", "packing"), "packing needs cutoff_len of at least 2"
     if d.streaming and 0 < d.val_size < 1:
         yield ("val_size", "streaming"), "with streaming, val_size must be a whole number of rows"
     if d.streaming and d.max_samples is not None:

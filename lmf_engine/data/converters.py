@@ -28,6 +28,11 @@ def _kind(value: Any) -> str:
 
 def _text(value: Any, what: str) -> str:
     if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise RowError(f"{what} is not valid Unicode (a lone surrogate at character {exc.start})") from None
         return value
     raise RowError(f"{what} is {_kind(value)}, not text")
 

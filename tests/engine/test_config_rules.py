@@ -24,6 +24,7 @@ CASES = [
         "numbers separated by commas",
     ),
     ("dataset: a\nstreaming: true\nmax_samples: 10", "max_samples", "cannot be used with streaming"),
+    ("cutoff_len: 1\npacking: true", "cutoff_len", "packing needs cutoff_len of at least 2"),
     ("dataset: a\nstreaming: true\nval_size: 0.1", "val_size", "whole number of rows"),
     ("dataset: a\ndo_train: true\nstreaming: true", "streaming", "needs max_steps"),
     ("stage: dpo\npredict_with_generate: true", "predict_with_generate", "only for stage sft"),

@@ -34,6 +34,8 @@ class EncodeOptions:
     def __post_init__(self) -> None:
         if self.mask_history and self.train_on_prompt:
             raise ValueError("`mask_history` is incompatible with `train_on_prompt`.")
+        if (self.packing or self.neat_packing) and self.cutoff_len < 2:
+            raise ValueError(f"packing needs cutoff_len of at least 2 (got {self.cutoff_len})")
 
     @property
     def effective_cutoff(self) -> int:
