@@ -1,6 +1,7 @@
 """Field metadata shared by every config group, and conversion of raw YAML/CLI values to field types."""
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -223,6 +224,8 @@ def _check_range(info: FieldInfo, value: Any) -> None:
         return
     if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
         raise CoercionError(f"must be a whole number from {-INT64_MAX - 1} to {INT64_MAX} (a 64-bit integer)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CoercionError(f"must be a finite number, not {value}")
     m = info.meta
     ok = (
         (m.ge is None or value >= m.ge)
