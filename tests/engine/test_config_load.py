@@ -222,7 +222,9 @@ def test_whole_numbers_past_64_bits_are_refused_before_the_run() -> None:
 
 
 def test_infinite_and_nan_numbers_are_refused() -> None:
-    _, issues = check_config(values={"learning_rate": float("inf"), "num_train_epochs": "1e400", "warmup_ratio": "nan"})
+    _, issues = check_config(
+        values={"learning_rate": float("inf"), "num_train_epochs": "1e400", "warmup_ratio": "nan"}
+    )
     assert sorted(issue.key for issue in issues) == ["learning_rate", "num_train_epochs", "warmup_ratio"]
     assert all("must be a finite number" in issue.message for issue in issues)
 
