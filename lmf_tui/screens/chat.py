@@ -322,10 +322,10 @@ class ChatScreen(WorkbenchScreen):
                 if first is None:
                     first = clock() - started
                 for kind, piece in splitter.feed(chunk):
-                    await turn.add(kind, piece)
+                    turn.add(kind, piece)
                 column.follow()
             for kind, piece in splitter.finish():
-                await turn.add(kind, piece)
+                turn.add(kind, piece)
         except ChatError as exc:
             turn.failed(str(exc))
             side.messages.append({"role": "assistant", "content": ""})

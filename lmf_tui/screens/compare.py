@@ -154,14 +154,16 @@ class CompareScreen(WorkbenchScreen):
         self.diff_shown = True
         table = self.query_one("#compare-diff", DataTable)
         table.clear(columns=True)
-        table.add_column("key", key="key")
-        for index, name in enumerate(result.names):
-            table.add_column(Text(name), key=f"run-{index}")
-        if not result.differences:
-            table.add_row("(none: the configs are the same)", *["" for _ in result.names])
-            return
-        for key, values in result.differences or []:
-            table.add_row(Text(key), *[_cell(value) for value in values], key=key)
+        rows = [(Text(key), *map(_cell, values)) for key, values in result.differences or []]
+        if not rows:
+            rows = [(Text("(none: the configs are the same)"), *[Text("") for _ in result.names])]
+        labels = [Text("key"), *map(Text, result.names)]
+        keys = ["key", *[f"run-{index}" for index in range(len(result.names))]]
+        for column, (label, key) in enumerate(zip(labels, keys, strict=True)):
+            width = max(label.cell_len, *(row[column].cell_len for row in rows))  # fixed: no re-measuring race
+            table.add_column(label, key=key, width=width)
+        for row, (key, _) in zip(rows, result.differences or [(None, None)], strict=True):
+            table.add_row(*row, key=key)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None and event.option.id != self.metric:
