@@ -321,9 +321,9 @@ class ChatScreen(WorkbenchScreen):
             async for chunk in stream:
                 if first is None:
                     first = clock() - started
-                for kind, piece in splitter.feed(chunk):
-                    turn.add(kind, piece)
-                column.follow()
+                painted = [turn.add(kind, piece) for kind, piece in splitter.feed(chunk)]
+                if any(painted):
+                    column.follow()
             for kind, piece in splitter.finish():
                 turn.add(kind, piece)
         except ChatError as exc:

@@ -5,6 +5,7 @@ arguments) and ends with its figures: tokens, tokens/s, time to first token and 
 """
 
 import json
+import time
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -14,6 +15,9 @@ from textual.widgets import Collapsible, Markdown, Static
 
 from .stream_text import StreamText
 
+PAINT_INTERVAL_S = 0.1
+"""Longest streamed text waits to be painted (after the first piece, which never waits): ten updates a second read
+as smooth, and each update takes its time from a generating model on the same CPU."""
 ROLE_TITLES = {"user": "you", "observation": "tool result", "assistant": "answer", "function": "tool call"}
 
 
@@ -68,9 +72,10 @@ class UserTurn(Static):
 class AnswerTurn(Vertical):
     """An answer: reasoning (folded), the answer, tool calls and its figures.
 
-    While it is written the text streams as plain text (:class:`StreamText`: a repaint per piece, a layout per new
-    row); once complete it is rendered as Markdown (code blocks highlighted). Rendering Markdown as it streams costs a
-    whole-screen layout per piece, which on a CPU-bound model halves the speed of generation.
+    While it is written the text streams as plain text (:class:`StreamText`: a repaint, and a layout only for a new
+    row), the first piece at once and later ones gathered for ``PAINT_INTERVAL_S``; once complete it is rendered as
+    Markdown (code blocks highlighted). Rendering Markdown for every piece costs a whole-screen layout each time,
+    which on a CPU-bound model halved the speed of generation (the UI and the generating thread share the GIL).
     """
 
     DEFAULT_CSS = """
@@ -92,6 +97,8 @@ class AnswerTurn(Vertical):
         self.reasoning = ""
         self.answer = ""
         self.finished = False
+        self._pending: dict[str, list[str]] = {"reasoning": [], "content": []}
+        self._next_paint = 0.0
 
     def compose(self) -> ComposeResult:
         with Collapsible(title="Thinking…", collapsed=True, id="thinking"):
@@ -101,21 +108,35 @@ class AnswerTurn(Vertical):
         yield Static("", id="calls")
         yield Static(Content.styled("waiting for the first token…", "$text-muted"), id="figures")
 
-    def add(self, kind: str, text: str) -> None:
-        """Append streamed text: ``reasoning`` goes into the folded section, ``content`` into the answer."""
+    def add(self, kind: str, text: str) -> bool:
+        """Append streamed text (``reasoning`` goes into the folded section, ``content`` into the answer); True when
+        it was painted now (the first text, and then once per ``PAINT_INTERVAL_S``)."""
         if not self.reasoning and not self.answer:
             self.query_one("#figures", Static).update(Content.styled("writing… (escape stops it)", "$text-muted"))
         if kind == "reasoning":
             self.reasoning += text
+        else:
+            self.answer += text
+        self._pending["reasoning" if kind == "reasoning" else "content"].append(text)
+        if time.monotonic() < self._next_paint:
+            return False
+        self.paint()
+        return True
+
+    def paint(self) -> None:
+        """Show the text gathered since the last paint."""
+        self._next_paint = time.monotonic() + PAINT_INTERVAL_S
+        reasoning, content = ("".join(self._pending[kind]) for kind in ("reasoning", "content"))
+        self._pending = {"reasoning": [], "content": []}
+        if reasoning:
             self.add_class("-thinking")
-            self.query_one("#reasoning", StreamText).append(text)
-            return
-        self.answer += text
-        self.query_one("#answer-stream", StreamText).append(text)
+            self.query_one("#reasoning", StreamText).append(reasoning)
+        if content:
+            self.query_one("#answer-stream", StreamText).append(content)
 
     async def finish(self, text: str, reasoning: str, calls: list[tuple[str, str]], figures: Figures) -> None:
         """Show the complete answer (as the engine finally split it) as Markdown, its calls and figures."""
-        self.finished = True
+        self.paint()
         self.answer = text
         await self.query_one(Markdown).update(text)
         self.add_class("-finished")
@@ -130,6 +151,7 @@ class AnswerTurn(Vertical):
             self.query_one("#calls", Static).update(calls_content(calls))
         self.set_class(figures.finish == "cancelled", "-cancelled")
         self.query_one("#figures", Static).update(Content(figures.text()))
+        self.finished = True
 
     async def show_saved(self, text: str, reasoning: str, calls: list[tuple[str, str]], origin: str) -> None:
         """An answer written earlier (loaded from a file, or copied from side A): ``origin`` says where from."""

@@ -69,8 +69,9 @@ async def test_streams_text_before_the_answer_ends_and_shows_figures(
         screen = await open_chat(pilot)
         assert isinstance(app.focused, MessageInput)
         await send(pilot, "Hi")
-        partial = await wait_until(pilot, lambda: answers(screen) and answers(screen)[0].answer)
-        assert partial.startswith("Hello") and not answers(screen)[0].finished
+        stream = await wait_until(pilot, lambda: answers(screen) and answers(screen)[0].query_one("#answer-stream"))
+        shown = await wait_until(pilot, lambda: stream.text)
+        assert shown.startswith("Hello") and not answers(screen)[0].finished
         await wait_until(pilot, lambda: answers(screen)[0].finished, timeout=10)
         figures = str(answers(screen)[0].query_one("#figures").render())
         assert "30 tokens" in figures and "tokens/s" in figures and "first token" in figures and "stop" in figures
