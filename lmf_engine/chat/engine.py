@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from lmf_engine.data.templates import FunctionCall, Template
 
 FinishReason = Literal["stop", "length", "cancelled"]
+STREAM_INTERVAL_S = 0.02
+"""Longest a streamed token waits for company before its text goes out (after the first, which never waits)."""
 
 
 @dataclass
@@ -148,6 +150,10 @@ class ChatEngine(ABC):
     context_length: int | None = None
     can_generate: bool = True
     can_score: bool = False
+    stream_interval: float = STREAM_INTERVAL_S
+    """How long streamed text may wait for company, for back ends that gather it (:data:`STREAM_INTERVAL_S`; the first
+    text of an answer never waits): a screen that paints ten times a second asks for 0.1, sparing the generating
+    thread the hand-overs nobody would see."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = dict(settings)

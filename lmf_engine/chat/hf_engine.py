@@ -129,7 +129,12 @@ class HuggingfaceEngine(ChatEngine):
         assert generator is not None, "the engine is closed"
         prompt = request.prompt_ids or []
         call = generator.prepare(
-            prompt, request.settings, self.stop_ids, generation.cancel_event, post if stream else None
+            prompt,
+            request.settings,
+            self.stop_ids,
+            generation.cancel_event,
+            post if stream else None,
+            self.stream_interval,
         )
         self._worker.submit(lambda: self._work(generator, call, request, generation, post))
         async for text in handoff_texts(handoff):

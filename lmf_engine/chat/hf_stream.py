@@ -14,10 +14,8 @@ from tokenizers.decoders import DecodeStream
 from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList, set_seed
 from transformers.generation.streamers import BaseStreamer
 
+from .engine import STREAM_INTERVAL_S
 from .settings import SEED, STOP
-
-STREAM_INTERVAL_S = 0.02
-"""Longest a streamed token waits for company before its text goes out (after the first, which never waits)."""
 
 
 def generation_kwargs(settings: Mapping[str, Any], stop_ids: Sequence[int], pad_id: int | None) -> dict[str, Any]:
@@ -87,8 +85,10 @@ class Generator:
         stop_ids: Sequence[int],
         cancel: threading.Event,
         emit: Callable[[str], None] | None,
+        interval: float = STREAM_INTERVAL_S,
     ) -> GenerateCall:
-        """A call that generates after ``prompt`` until ``stop_ids`` (or ``cancel``), streaming text to ``emit``.
+        """A call that generates after ``prompt`` until ``stop_ids`` (or ``cancel``), streaming text to ``emit``
+        (the first token's text at once, later text at most every ``interval`` seconds).
 
         The call runs with the calling thread's torch intra-op thread count (a worker thread started before
         ``torch.set_num_threads`` would keep the old count).
@@ -103,7 +103,9 @@ class Generator:
             "attention_mask": torch.ones_like(inputs),
             "generation_config": self.config(settings, stop_ids),
             "stopping_criteria": StoppingCriteriaList(criteria),
-            "streamer": CallbackStreamer(self.tokenizer, settings["skip_special_tokens"], emit) if emit else None,
+            "streamer": (
+                CallbackStreamer(self.tokenizer, settings["skip_special_tokens"], emit, interval) if emit else None
+            ),
         }
         return GenerateCall(kwargs, len(prompt), settings.get(SEED), torch.get_num_threads())
 

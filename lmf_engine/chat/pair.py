@@ -279,7 +279,8 @@ class SharedBase:
         outputs = []
         for row in job.rows:
             row.handoff = Handoff()
-            streamer = CallbackStreamer(row.engine.tokenizer, skip, row.post) if row.stream else None
+            interval = row.engine.stream_interval
+            streamer = CallbackStreamer(row.engine.tokenizer, skip, row.post, interval) if row.stream else None
             row.output = RowOutput(row.generation.cancel_event, streamer)
             outputs.append(row.output)
         names = [row.engine.adapter or BASE for row in job.rows] if self.mixed else None

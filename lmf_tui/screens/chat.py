@@ -31,7 +31,7 @@ from ..chat_targets import opening_target, remember_target, remembered_target, t
 from ..palette import PaletteCommand
 from ..widgets.chat_column import ChatColumn
 from ..widgets.chat_settings import ChatSettings, SettingProblem
-from ..widgets.chat_turn import AnswerTurn, Figures
+from ..widgets.chat_turn import PAINT_INTERVAL_S, AnswerTurn, Figures
 from ..widgets.message_input import MessageInput
 from ..workers import describe_error
 from .ask import AskScreen
@@ -177,6 +177,7 @@ class ChatScreen(WorkbenchScreen):
         self.loading = None
         for side, engine in zip(self.active, message.engines, strict=True):
             side.engine, side.engine_target = engine, side.target
+            engine.stream_interval = PAINT_INTERVAL_S  # text sooner than the screen paints it only costs the model
         self.query_one(ChatSettings).set_defaults(self.sides[0].engine.settings if self.sides[0].engine else {})
         self._show_states()
         target = self.sides[0].target
