@@ -26,7 +26,7 @@ terminal output: the probes do that too (``render_segments``), so that painting 
 
 - paint: answers in the chat screen, timing (a) the generating thread handing its first text over (``Handoff``),
   (b) the engine's stream yielding its first chunk (``ChatStream``), (c) the first frame in which a line of the
-  answer's Markdown holds text. 10 answers per process after a warm-up. Target: (c) - (b) within 30 ms.
+  answer's streamed text holds text. 10 answers per process after a warm-up. Target: (c) - (b) within 30 ms.
 - latency: ``ctrl+k`` (fold the reasoning: no reasoning here, so a cheap action) every 100 ms: the time from the
   key event's creation to its action running, 50 keys with nothing streaming, then 200 while answers stream one
   after another (keys sent between two answers are counted apart). Latencies of all processes pooled.
@@ -210,7 +210,7 @@ from textual import events
 from textual._compositor import CompositorUpdate
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets._markdown import MarkdownBlock
+from lmf_tui.widgets.stream_text import StreamText
 
 from lmf_engine.chat.engine import ChatStream
 from lmf_tui import chat_open
@@ -252,10 +252,10 @@ async def anext_(self):  # (b) the engine's stream yields its first chunk
 
 
 ChatStream.__anext__ = anext_
-original_lines = MarkdownBlock.render_lines
+original_lines = StreamText.render_lines
 
 
-def render_lines(self, crop):  # a line of the answer's Markdown with text is rendered for a frame
+def render_lines(self, crop):  # a line of the answer's streamed text is rendered for a frame
     strips = original_lines(self, crop)
     if "chunk" in marks and "rendered" not in marks and any(strip.text.strip() for strip in strips):
         if any(isinstance(node, AnswerTurn) for node in self.ancestors):
@@ -263,7 +263,7 @@ def render_lines(self, crop):  # a line of the answer's Markdown with text is re
     return strips
 
 
-MarkdownBlock.render_lines = render_lines
+StreamText.render_lines = render_lines
 original_display = App._display
 
 
@@ -478,7 +478,7 @@ def paint(args: argparse.Namespace, root: Path) -> None:
         ("Enter -> engine's first chunk (screen's 'first token')", [a["chunk"] - a["sent"] for a in answers]),
         ("worker hands text over -> stream's first chunk", [a["chunk"] - a["posted"] for a in handed]),
         ("stream's first chunk -> its text painted", [a["painted"] - a["chunk"] for a in answers]),
-        ("  of which: chunk -> Markdown line rendered", [a["rendered"] - a["chunk"] for a in answers]),
+        ("  of which: chunk -> answer line rendered", [a["rendered"] - a["chunk"] for a in answers]),
         ("  of which: rendered -> frame out", [a["painted"] - a["rendered"] for a in answers]),
         ("worker hands text over -> painted", [a["painted"] - a["posted"] for a in handed]),
     ]
