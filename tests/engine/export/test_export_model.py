@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from fixtures.tiny_adapter import make_lora_adapter
 from typer.testing import CliRunner
 
 from lmf_engine.cli.main import app
@@ -26,20 +27,7 @@ PROMPT = [[5, 17, 42, 99, 3, 250, 7, 64]]
 
 def make_adapter(base: Path, target: Path) -> Path:
     """A LoRA adapter for ``base`` whose B matrices are not zero (so merging changes the logits)."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(base),
-        LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"]),
-    )
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.5)
-    model.save_pretrained(target)
-    return target
+    return make_lora_adapter(base, target, ("q_proj", "v_proj", "down_proj"), seed=0)
 
 
 @pytest.fixture(scope="module")
