@@ -140,10 +140,9 @@ class AnswerTurn(Vertical):
         self.answer = text
         await self.query_one(Markdown).update(text)
         self.add_class("-finished")
-        if reasoning != self.reasoning:
-            self.reasoning = reasoning
-            self.set_class(bool(reasoning), "-thinking")
-            self.query_one("#reasoning", StreamText).replace(reasoning)
+        self.reasoning = reasoning
+        self.set_class(bool(reasoning), "-thinking")
+        self.query_one("#reasoning", StreamText).replace(reasoning)  # its exact rows, none kept ahead
         if self.reasoning:
             self.query_one(Collapsible).title = f"Thinking ({len(self.reasoning)} characters)"
         if calls:
