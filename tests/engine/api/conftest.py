@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chat"))  # chat_support: the scripted back end
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chat"))  # chat_support: tiny-model configs
 
 from chat_support import tiny_config
 

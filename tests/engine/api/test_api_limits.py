@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chat_support import ScriptedEngine
+from fixtures.scripted_engine import ScriptedEngine
 
 from lmf_engine.api.server import ServerThread
 from lmf_engine.chat.engine import Request

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from chat_support import ScriptedEngine
+from fixtures.scripted_engine import ScriptedEngine
 
 from lmf_engine.api import auth
 from lmf_engine.api.server import ServerThread

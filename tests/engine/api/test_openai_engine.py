@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from chat_support import ScriptedEngine
+from fixtures.scripted_engine import ScriptedEngine
 
 from lmf_engine.api.server import ServerThread, free_port
 from lmf_engine.chat import ChatError, create_engine

@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from chat_support import ScriptedEngine
+from fixtures.scripted_engine import ScriptedEngine
 
 from lmf_engine.chat import RequestError
 from lmf_engine.data.templates import FunctionCall, get_template

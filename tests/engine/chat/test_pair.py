@@ -6,7 +6,8 @@ import weakref
 from pathlib import Path
 
 import pytest
-from chat_support import ScriptedEngine, tiny_config
+from chat_support import tiny_config
+from fixtures.scripted_engine import ScriptedEngine
 
 from lmf_engine.chat import ChatStream
 from lmf_engine.chat.hf_engine import HuggingfaceEngine

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chat_support import ScriptedEngine
+from fixtures.scripted_engine import ScriptedEngine
 from rich.console import Console
 
 from lmf_engine.chat.conversation import load_conversation
