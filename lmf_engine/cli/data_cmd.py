@@ -90,8 +90,8 @@ def preview(
     Texts longer than --max-chars are cut, and a row's ``cut`` (in --json) gives the full length of each cut
     field; a row of over 1 MiB is then read without ever decoding it whole, so a page costs bounded memory.
     """
+    from lmf_engine.data.cut_text import cut_lengths
     from lmf_engine.data.listing import KIND_STAGE, dataset_kind
-    from lmf_engine.data.preview import cut_lengths
     from lmf_engine.data.registry import read_dataset_info
     from lmf_engine.data.rows import check_columns, check_spec_for_stage
 

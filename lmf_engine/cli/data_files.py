@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lmf_engine.data.cut_text import cut_value
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.example import Example
 from lmf_engine.data.listing import KIND_STAGE, DatasetEntry, dataset_files, dataset_kind, list_datasets
-from lmf_engine.data.preview import PreviewError, RowSource, cut_value, open_rows
+from lmf_engine.data.preview import PreviewError, RowSource, open_rows
 from lmf_engine.data.registry import DatasetSpec
 from lmf_engine.data.rows import RowConverter, check_columns
 from lmf_engine.util.suggest import did_you_mean

@@ -11,8 +11,9 @@ from textual import work
 from textual.message import Message
 
 from lmf_engine.config import Config, ConfigError
+from lmf_engine.data.cut_text import cut_value
 from lmf_engine.data.errors import DataError
-from lmf_engine.data.preview import PREVIEW_CHARS, Cancel, PreviewError, RowSource, cut_value
+from lmf_engine.data.preview import PREVIEW_CHARS, Cancel, PreviewError, RowSource
 from lmf_engine.data.registry import read_dataset_info
 from lmf_engine.data.stats import LengthStats
 

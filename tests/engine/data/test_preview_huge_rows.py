@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lmf_engine.data.preview import LAZY_BYTES, CutText, LazyJson, PreviewError, cut_lengths, open_rows
+from lmf_engine.data.cut_text import CutText, LazyJson, cut_lengths
+from lmf_engine.data.preview import LAZY_BYTES, PreviewError, open_rows
 
 BIG = 24 * LAZY_BYTES  # 24 MiB of one character
 
