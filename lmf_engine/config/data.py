@@ -42,5 +42,11 @@ class DataConfig:
     default_system: str | None = opt(None, "System message that replaces the template's default.")
     enable_thinking: bool | None = opt(True, "For reasoning templates: keep thinking on (or off with false).")
     preserve_thinking: bool = opt(False, "Keep thinking text of earlier turns.", advanced=True)
+    lazy_preprocessing: bool = opt(
+        True,
+        "Start training at once and encode rows as the trainer asks for them, caching them in the background; "
+        "false encodes the whole dataset first (lmf workbench key).",
+        advanced=True,
+    )
     tokenized_path: str | None = opt(None, "Save preprocessed data here, or load it when it exists.")
     data_shared_file_system: bool = opt(False, "All nodes share one file system for data.", advanced=True)

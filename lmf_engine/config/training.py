@@ -70,6 +70,9 @@ class TrainingConfig:
     metric_for_best_model: str | None = opt(None, "Metric that picks the best checkpoint.", advanced=True)
     greater_is_better: bool | None = opt(None, "Whether a larger metric is better.", advanced=True)
     resume_from_checkpoint: str | None = opt(None, "Checkpoint folder to resume from.")
+    train_sampling_strategy: Literal["random", "sequential", "group_by_length"] = opt(
+        "random", "Order of training rows: shuffled, in order, or grouped by length (less padding).", advanced=True
+    )
     dataloader_num_workers: int = opt(0, "Data-loader worker processes.", ge=0)
     dataloader_pin_memory: bool = opt(True, "Pin data-loader memory.", advanced=True)
     dataloader_persistent_workers: bool = opt(False, "Keep data-loader workers alive.", advanced=True)

@@ -51,7 +51,9 @@ class LoadedData:
 
 
 @dataclass
-class _Context:
+class LoadContext:
+    """What loading one config's datasets shares: the stage, the bad-row policy and report, one random state."""
+
     config: "Config"
     stage: str
     on_bad_row: OnBadRow
@@ -69,16 +71,17 @@ def worker_count(config: "Config") -> int | None:
     return workers if workers and workers > 1 else None
 
 
-def _sample(dataset: "Dataset", target: int, rng: "np.random.RandomState") -> "np.ndarray":
+def sample_indexes(rows: int, target: int, rng: "np.random.RandomState") -> "np.ndarray":
+    """``num_samples`` rows of ``rows``, as LLaMA-Factory draws them."""
     import numpy as np
 
-    indexes = rng.permutation(len(dataset))[:target]  # every row at least once, then draws with replacement
+    indexes = rng.permutation(rows)[:target]  # every row at least once, then draws with replacement
     if target > len(indexes):
-        indexes = np.concatenate((indexes, rng.choice(len(dataset), target - len(indexes))), axis=0)
+        indexes = np.concatenate((indexes, rng.choice(rows, target - len(indexes))), axis=0)
     return indexes
 
 
-def _collect_bad_rows(converted: "Dataset", spec: DatasetSpec, file: str, origin: Any, ctx: _Context) -> None:
+def _collect_bad_rows(converted: "Dataset", spec: DatasetSpec, file: str, origin: Any, ctx: LoadContext) -> None:
     import pyarrow.compute as pc
 
     errors = converted.with_format("arrow")["_error"]
@@ -94,7 +97,7 @@ def _collect_bad_rows(converted: "Dataset", spec: DatasetSpec, file: str, origin
     ctx.report.add(rows, len(bad))
 
 
-def _load_one(spec: DatasetSpec, ctx: _Context, stage: str) -> "Dataset | IterableDataset":
+def _load_one(spec: DatasetSpec, ctx: LoadContext, stage: str) -> "Dataset | IterableDataset":
     """LLaMA-Factory's ``_load_single_dataset``: read, sample, truncate, convert.
 
     Local data is converted before it becomes a stream (LLaMA-Factory reads it whole too): bad rows are found
@@ -124,7 +127,7 @@ def _load_one(spec: DatasetSpec, ctx: _Context, stage: str) -> "Dataset | Iterab
         raise DataError(f"dataset {spec.name} ({file}) has no rows", dataset=spec.name, file=file)
     origin = None
     if spec.num_samples is not None and not ctx.streaming:
-        origin = _sample(raw, spec.num_samples, ctx.rng)
+        origin = sample_indexes(len(raw), spec.num_samples, ctx.rng)
         raw = raw.select(origin)
     if data.max_samples is not None:
         count = min(data.max_samples, len(raw))
@@ -164,7 +167,7 @@ def _outside_cache_file(raw: "Dataset", converter: RowConverter, source: str, ca
     return os.path.join(root, "lmf_converted", f"{key}.arrow")
 
 
-def _merge(datasets: list, ctx: _Context) -> "Dataset | IterableDataset":
+def merge_datasets(datasets: list, ctx: LoadContext) -> "Dataset | IterableDataset":
     """LLaMA-Factory's ``merge_dataset``."""
     from datasets import concatenate_datasets, interleave_datasets
 
@@ -187,7 +190,7 @@ def _is_good(error: str | None) -> bool:
     return error is None
 
 
-def _drop_bad(dataset: Any, what: str, ctx: _Context) -> Any:
+def _drop_bad(dataset: Any, what: str, ctx: LoadContext) -> Any:
     """Remove the rows marked bad and the ``_error`` column."""
     if ctx.streaming:
         return dataset.filter(_is_good, input_columns=["_error"]).remove_columns(["_error"])
@@ -202,15 +205,15 @@ def _drop_bad(dataset: Any, what: str, ctx: _Context) -> Any:
     return dataset.remove_columns(["_error"])
 
 
-def _load_group(names: str | None, ctx: _Context, stage: str, as_dict: bool = False) -> Any:
+def _load_group(names: str | None, ctx: LoadContext, stage: str, as_dict: bool = False) -> Any:
     specs = get_dataset_specs(names, ctx.config.data.dataset_dir)
     if not specs:
         return None
     loaded = {spec.name: _load_one(spec, ctx, stage) for spec in specs}
-    return loaded if as_dict else _merge(list(loaded.values()), ctx)
+    return loaded if as_dict else merge_datasets(list(loaded.values()), ctx)
 
 
-def _check_data_options(ctx: _Context) -> None:
+def check_data_options(ctx: LoadContext) -> None:
     data = ctx.config.data
     if ctx.stage not in TRAIN_STAGES:
         raise DataError(f"unknown stage {ctx.stage!r}; expected one of {', '.join(TRAIN_STAGES)}")
@@ -224,7 +227,7 @@ def _check_data_options(ctx: _Context) -> None:
         raise DataError("interleave_probs needs an interleave_* mix_strategy")
 
 
-def _split(train: Any, evals: Any, ctx: _Context) -> tuple[Any, Any]:
+def split_train_eval(train: Any, evals: Any, ctx: LoadContext) -> tuple[Any, Any]:
     """LLaMA-Factory's ``split_dataset``: shuffle streams, then take/skip or ``train_test_split``."""
     data, seed = ctx.config.data, ctx.config.training.seed
     if train is not None:
@@ -254,12 +257,12 @@ def load_data(config: "Config", stage: str | None = None, *, on_bad_row: OnBadRo
     import numpy as np
 
     stage = stage or config.finetuning.stage
-    ctx = _Context(config, stage, on_bad_row, np.random.RandomState(config.training.seed), BadRowReport())
-    _check_data_options(ctx)
+    ctx = LoadContext(config, stage, on_bad_row, np.random.RandomState(config.training.seed), BadRowReport())
+    check_data_options(ctx)
     eval_stage = "predict" if stage == "sft" and config.training.predict_with_generate else stage
     train = _load_group(config.data.dataset, ctx, stage)
     evals = _load_group(config.data.eval_dataset, ctx, eval_stage, as_dict=config.data.eval_on_each_dataset)
-    train, evals = _split(train, evals, ctx)
+    train, evals = split_train_eval(train, evals, ctx)
     if train is not None:
         train = _drop_bad(train, "training", ctx)
     if isinstance(evals, dict):

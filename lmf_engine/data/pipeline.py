@@ -22,7 +22,7 @@ from lmf_engine import __version__
 from lmf_engine.model.tokenizer import load_tokenizer
 from lmf_engine.util.environ import keeps_os_environ
 
-from .errors import BadRow, DataError
+from .errors import DataError
 from .loading import OnBadRow, load_data, worker_count
 from .processors import EncodeOptions, Stage, make_preprocess_fn
 from .processors.runner import can_fork, encode_dataset, single_threaded_tokenizers
@@ -40,7 +40,13 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "LMF_CACHE_HOME"
 FINGERPRINT_FILE = "lmf_fingerprint.json"
 BAD_ROWS_FILE = "lmf_bad_rows.json"
-NOT_IN_KEY = {"preprocessing_num_workers", "overwrite_cache", "tokenized_path", "data_shared_file_system"}
+NOT_IN_KEY = {
+    "preprocessing_num_workers",
+    "overwrite_cache",
+    "tokenized_path",
+    "data_shared_file_system",
+    "lazy_preprocessing",
+}
 """Data keys that do not change the encoded rows (left out of the cache key)."""
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -73,6 +79,8 @@ class PreparedData:
     bad_rows: BadRowReport = field(default_factory=BadRowReport)
     cache: Path | None = None
     from_cache: bool = False
+    lazy: Any = None
+    """:class:`~.lazy.LazyData` when ``train``/``eval`` are lazy datasets."""
 
 
 def encoder_stage(stage: str) -> Stage:
@@ -216,8 +224,7 @@ def _load(path: Path) -> tuple[Any, Any, BadRowReport]:
     train, evals = _from_dict(load_from_disk(str(path)))
     report = BadRowReport()
     if (path / BAD_ROWS_FILE).exists():
-        raw = json.loads((path / BAD_ROWS_FILE).read_text(encoding="utf-8"))
-        report = BadRowReport(raw["count"], [BadRow(**row) for row in raw["first"]], raw["per_dataset"])
+        report = BadRowReport.from_dict(json.loads((path / BAD_ROWS_FILE).read_text(encoding="utf-8")))
     return train, evals, report
 
 

@@ -47,6 +47,18 @@ class BadRowReport:
             self.per_dataset[rows[0].dataset] = self.per_dataset.get(rows[0].dataset, 0) + count
             self.first.extend(rows[: KEPT_REASONS - len(self.first)])
 
+    def merge(self, other: "BadRowReport") -> None:
+        """Add ``other``'s counts and first rows to this report."""
+        self.count += other.count
+        for name, count in other.per_dataset.items():
+            self.per_dataset[name] = self.per_dataset.get(name, 0) + count
+        self.first.extend(other.first[: KEPT_REASONS - len(self.first)])
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "BadRowReport":
+        """A report from its ``dataclasses.asdict`` form."""
+        return cls(raw["count"], [BadRow(**row) for row in raw["first"]], raw["per_dataset"])
+
     def __str__(self) -> str:
         if not self.count:
             return "no rows skipped"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from transformers import Seq2SeqTrainingArguments
 
     from lmf_engine.config import Config
+    from lmf_engine.data.background import BackgroundEncoder
     from lmf_engine.data.pipeline import PreparedData
     from lmf_engine.runs.events import EventWriter
 
@@ -33,14 +34,20 @@ class StageContext:
     stop: StopRequest
     events: "EventWriter | None" = None
     resume_from: str | None = None
+    background: "BackgroundEncoder | None" = None
 
     def callbacks(self) -> list[Any]:
-        """The run callback, plus PiSSA conversion and early stopping when the config asks for them."""
+        """The run callback, plus the background encoder's progress, PiSSA conversion and early stopping when the
+        run has them."""
         from transformers import EarlyStoppingCallback
 
         from .callbacks import PissaConvertCallback, RunCallback
 
         callbacks: list[Any] = [RunCallback(self.run_dir, self.events, self.stop)]
+        if self.background is not None:
+            from .encode_progress import EncodeProgressCallback
+
+            callbacks.append(EncodeProgressCallback(self.background, self.events))
         if self.config.get("pissa_convert"):
             callbacks.append(PissaConvertCallback())
         if self.config.get("early_stopping_steps") is not None:
@@ -51,13 +58,40 @@ class StageContext:
 def prepare_stage_data(
     ctx: StageContext, args: "Seq2SeqTrainingArguments", stage: str | None = None, do_generate: bool = False
 ) -> "PreparedData":
-    """Tokenizer, template and encoded data; the main process encodes first, so the others find its cache."""
-    from lmf_engine.data.pipeline import prepare_data
+    """Tokenizer, template and data: lazy when the config allows it (the main process then starts encoding the cache
+    in the background), else encoded first, by the main process first so the others find its cache."""
+    from lmf_engine.data.lazy import prepare_training_data
     from lmf_engine.model.tokenizer import load_tokenizer
 
     tokenizer = load_tokenizer(ctx.config)
+    stage = stage or ctx.config.finetuning.stage
     with args.main_process_first(desc="encoding the datasets"):
-        return prepare_data(ctx.config, tokenizer=tokenizer, stage=stage, do_generate=do_generate)
+        data, eager_reason = prepare_training_data(
+            ctx.config, tokenizer=tokenizer, stage=stage, do_generate=do_generate
+        )
+    if data.lazy is not None and args.local_process_index == 0:
+        ctx.background = data.lazy.start_background()
+    if ctx.events is not None:
+        ctx.events.emit("log", message=data_message(data, eager_reason), phase="data")
+    return data
+
+
+def data_message(data: "PreparedData", eager_reason: str | None) -> str:
+    """One line on how the training data was prepared, for the run's events."""
+    if data.lazy is not None:
+        rows = data.lazy.total
+        return f"lazy preprocessing: training starts now; {rows:,} rows are encoded as the trainer reads them"
+    where = "read from the cache" if data.from_cache else "encoded before training"
+    return f"data {where}" + (f" (lazy preprocessing not used: {eager_reason})" if eager_reason else "")
+
+
+def collator_for(data: "PreparedData", collator: Any) -> Any:
+    """The stage's collator, made to leave out lazy rows without a training row (bad or dropped)."""
+    if data.lazy is None:
+        return collator
+    from lmf_engine.data.lazy_rows import SkipDropped
+
+    return SkipDropped(collator)
 
 
 def trainer_datasets(data: "PreparedData") -> dict[str, Any]:
@@ -83,6 +117,8 @@ def effective_tokens_per_second(dataset: Any, metrics: dict[str, float], pair: b
     """Non-padding tokens trained per second (``include_effective_tokens_per_second``), per process."""
     import torch.distributed as dist
 
+    if hasattr(dataset, "iter_encoded"):  # lazy rows: from the cache where done, else encoded now
+        dataset = dataset.iter_encoded()
     if pair:
         tokens = sum(len(row["chosen_input_ids"]) + len(row["rejected_input_ids"]) for row in dataset)
     else:

@@ -4,6 +4,7 @@ LLaMA-Factory's ``run_dpo``."""
 from .common import (
     StageContext,
     check_eval_data,
+    collator_for,
     eval_keys,
     label_pad_token_id,
     prepare_stage_data,
@@ -40,7 +41,7 @@ def run(ctx: StageContext) -> None:
         model=model,
         ref_model=ref_model,
         args=args,
-        data_collator=collator,
+        data_collator=collator_for(data, collator),
         processing_class=tokenizer,
         callbacks=ctx.callbacks(),
         lmf_config=config,

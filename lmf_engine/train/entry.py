@@ -43,10 +43,19 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _worker_cause(name: str, text: str) -> str:
+    """The original message of an error torch re-raises from a data-loader worker (it wraps it with a traceback)."""
+    if not (text.startswith("Caught ") and "DataLoader worker" in text.splitlines()[0]):
+        return text
+    marker = f"{name}: "
+    at = text.rfind(marker)
+    return text[at + len(marker) :].strip() if at >= 0 else text
+
+
 def describe_error(exc: BaseException) -> str:
     """One message for run.json: the error's own words for user errors, with advice for out-of-memory."""
     name = type(exc).__name__
-    text = str(exc).strip() or name
+    text = _worker_cause(name, str(exc).strip() or name)
     if name == "OutOfMemoryError" or "out of memory" in text.lower():
         first = text.splitlines()[0]
         return f"out of memory ({first}): {OOM_ADVICE}"

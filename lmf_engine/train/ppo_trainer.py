@@ -21,6 +21,8 @@ from transformers import GenerationConfig, Trainer, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
 
+from lmf_engine.data.lazy_rows import present_rows
+
 from .ppo_math import AdaptiveKLController, PPOHyperParams, compute_advantages, compute_rewards, ppo_loss
 from .ppo_rollout import RolloutMixin
 from .pref_math import RunningMoments
@@ -192,7 +194,7 @@ class PPOTrainer(RolloutMixin, ValueHeadSavingMixin, WorkbenchTrainerMixin, Trai
             batch_size=self.batch_size,
             shuffle=not self.lmf_config.get("disable_shuffling"),
             collate_fn=lambda rows: self.data_collator(
-                [{"input_ids": row["input_ids"], "attention_mask": row["attention_mask"]} for row in rows]
+                [{key: row[key] for key in ("input_ids", "attention_mask")} for row in present_rows(rows)]
             ),
             drop_last=True,
             generator=generator,

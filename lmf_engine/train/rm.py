@@ -4,7 +4,15 @@ The model gets a value head (saved as value_head.safetensors next to the adapter
 too); evaluation reports loss and pairwise accuracy, prediction writes the scores of each pair.
 """
 
-from .common import StageContext, check_eval_data, eval_keys, prepare_stage_data, save_eval_metrics, train_and_save
+from .common import (
+    StageContext,
+    check_eval_data,
+    collator_for,
+    eval_keys,
+    prepare_stage_data,
+    save_eval_metrics,
+    train_and_save,
+)
 
 
 def run(ctx: StageContext) -> None:
@@ -24,7 +32,7 @@ def run(ctx: StageContext) -> None:
     trainer = PairwiseTrainer(
         model=model,
         args=args,
-        data_collator=PairwiseCollator(tokenizer=tokenizer, pad_to_multiple_of=8),
+        data_collator=collator_for(data, PairwiseCollator(tokenizer=tokenizer, pad_to_multiple_of=8)),
         processing_class=tokenizer,
         callbacks=ctx.callbacks(),
         lmf_config=config,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .common import (
     StageContext,
     check_eval_data,
+    collator_for,
     eval_keys,
     label_pad_token_id,
     prepare_stage_data,
@@ -74,7 +75,7 @@ def run(ctx: StageContext) -> None:
     trainer = SFTTrainer(
         model=model,
         args=args,
-        data_collator=collator,
+        data_collator=collator_for(data, collator),
         processing_class=tokenizer,
         callbacks=ctx.callbacks(),
         lmf_config=config,
