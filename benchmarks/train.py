@@ -176,10 +176,16 @@ def read_results(run_dir: Path) -> dict[str, Any]:
 
 
 def timed_run(
-    command: list[str], side: str, run_dir: Path, env: dict[str, str], log: Path, steps: int
+    command: list[str],
+    side: str,
+    run_dir: Path,
+    env: dict[str, str],
+    log: Path,
+    steps: int,
+    on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``command`` to its end; its wall and CPU time, time to the first trainer_log.jsonl line, per-step timings,
-    its results."""
+    its results. ``on_start`` is called with the process once it is started."""
     seen_at: list[tuple[float, float]] = []
     done = threading.Event()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -188,6 +194,8 @@ def timed_run(
         proc = subprocess.Popen(
             command, env=env, cwd=run_dir.parent, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
         )
+        if on_start is not None:
+            on_start(proc)
         pid = functools.partial(trainer_pid, side, proc, run_dir)
         watcher = threading.Thread(target=watch_log, args=(run_dir / "trainer_log.jsonl", start, done, pid, seen_at))
         watcher.start()

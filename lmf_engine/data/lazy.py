@@ -87,7 +87,9 @@ def lazy_blocker(config: "Config", stage: str) -> str | None:
     return None
 
 
-GROUP_BY_LENGTH = "train_sampling_strategy: group_by_length: the sampler needs every row's length first (a complete cache has them)"
+GROUP_BY_LENGTH = (
+    "train_sampling_strategy: group_by_length: the sampler needs every row's length first (a complete cache has them)"
+)
 
 
 def _store(folder: Any, name: str, plan: SplitPlan, overwrite: bool) -> ShardStore:

@@ -8,12 +8,14 @@ comes out as :class:`Dropped`, which :class:`SkipDropped` leaves out of the batc
 row stops training with an error naming its file and row.
 """
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadRow, BadRowsError, DataError
 from .example import Example
 from .processors import EncodeOptions, Stage, encode, examples_from_columns
+from .processors.runner import PARALLELISM_ENV
 from .rows import BadRowReport
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class RowEncoder:
         from .templates import ElementEncoder
 
         if self._encoder is None:
+            # a few rows at a time: the Rust thread pool would only spin against the training loop for a core
+            os.environ[PARALLELISM_ENV] = "false"
             self._encoder = ElementEncoder(self.tokenizer)
         batch = {name: [row[name] for row in rows] for name in COLUMNS}
         examples: list[Example] = examples_from_columns(batch)

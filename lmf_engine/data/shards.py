@@ -132,7 +132,7 @@ class ShardStore:
             from datasets import Dataset
 
             dataset = Dataset.from_file(str(self._data(shard)))
-            self._open[shard] = (dataset, dataset.with_format("numpy")[POSITION])
+            self._open[shard] = (dataset, dataset.data.column(POSITION).to_numpy())
         return self._open[shard]
 
     def lookup(self, position: int) -> tuple[bool, dict[str, Any] | None]:
