@@ -22,6 +22,7 @@ from .lazy_plan import SplitPlan, plan_splits
 from .lazy_rows import LazyRows, RowEncoder
 from .pipeline import (
     PreparedData,
+    Report,
     _key,
     cache_root,
     encode_options,
@@ -101,15 +102,20 @@ def _store(folder: Any, name: str, plan: SplitPlan, overwrite: bool) -> ShardSto
 
 
 def prepare_training_data(
-    config: "Config", *, tokenizer: Any, stage: str, do_generate: bool = False
+    config: "Config", *, tokenizer: Any, stage: str, do_generate: bool = False, report: Report | None = None
 ) -> tuple[PreparedData, str | None]:
     """Data for a training run: lazy when the config allows it (or read from a complete lazy cache), else eager.
 
-    Returns the prepared data and, when the eager path ran, the reason lazy mode was not used.
+    Returns the prepared data and, when the eager path ran, the reason lazy mode was not used. ``report`` is the
+    eager path's (see :func:`~.pipeline.prepare_data`).
     """
+
+    def eager(reason: str) -> tuple[PreparedData, str]:
+        return prepare_data(config, tokenizer=tokenizer, stage=stage, do_generate=do_generate, report=report), reason
+
     blocker = lazy_blocker(config, stage)
     if blocker is not None:
-        return prepare_data(config, tokenizer=tokenizer, stage=stage, do_generate=do_generate), blocker
+        return eager(blocker)
     template = template_for(config, tokenizer)
     enc_stage = encoder_stage(stage)
     folder = cache_root() / "shards" / _key({**fingerprint(config, enc_stage, template, do_generate), "lazy": 1})
@@ -143,7 +149,7 @@ def prepare_training_data(
         )
         return PreparedData(train_ds, evals_ds, template, tokenizer, enc_stage, report, folder, from_cache=True), None
     if config.training.train_sampling_strategy == "group_by_length":
-        return prepare_data(config, tokenizer=tokenizer, stage=stage, do_generate=do_generate), GROUP_BY_LENGTH
+        return eager(GROUP_BY_LENGTH)
     prepared = PreparedData(train, evals, template, tokenizer, enc_stage, BadRowReport(), folder)
     prepared.lazy = LazyData(splits, folder)
     return prepared, None

@@ -7,12 +7,14 @@ code), so a second run with the same inputs skips loading and tokenizing. ``toke
 LLaMA-Factory (load when it exists, otherwise save there); ``overwrite_cache`` encodes again.
 """
 
+import glob
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -250,9 +252,14 @@ def _probe_features(dataset: Any, fn: Any) -> Any:
     return Features(features)
 
 
-def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
+Report = Callable[[str], None]
+
+
+def _encode_split(dataset: Any, fn: Any, config: "Config", what: str, keep: Path | None, report: Report) -> Any:
     """Encode one split with the runner (this process, or ``preprocessing_num_workers`` forked ones of one thread
-    each); ``datasets.map`` encodes streams, neat packing's nested column and where workers cannot fork."""
+    each); ``datasets.map`` encodes streams, neat packing's nested column and where workers cannot fork.
+
+    ``keep``: a folder for resumable chunk files (an encode killed half-way goes on where it was)."""
     if dataset is None:
         return None
     batch_size = config.data.preprocessing_batch_size
@@ -264,7 +271,16 @@ def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
     workers = num_proc or 1
     desc = f"Encoding {what} data"
     if features is not None and (workers == 1 or can_fork()):
-        return encode_dataset(dataset, fn, features, workers=workers, batch_size=batch_size, desc=desc)
+        if keep is not None:
+            keep = keep.with_name(f"{keep.name}-{what.replace(' ', '_')}-w{workers}-b{batch_size}")
+
+        def on_plan(chunks: int, done: int) -> None:
+            earlier = f" ({done} done by an earlier run)" if done else ""
+            report(f"encoding {what} data: {chunks - done} of {chunks} shards to encode{earlier}")
+
+        return encode_dataset(
+            dataset, fn, features, workers=workers, batch_size=batch_size, desc=desc, keep=keep, on_plan=on_plan
+        )
     with single_threaded_tokenizers() if workers > 1 else nullcontext():
         return dataset.map(
             fn,
@@ -276,6 +292,12 @@ def _encode_split(dataset: Any, fn: Any, config: "Config", what: str) -> Any:
             desc=desc,
             features=features,
         )
+
+
+def _remove_chunks(keep: Path) -> None:
+    """Remove the resumable chunk folders of every split encoded under ``keep``."""
+    for folder in keep.parent.glob(f"{glob.escape(keep.name)}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_not_empty(train: Any, stage: Stage) -> None:
@@ -301,11 +323,14 @@ def prepare_data(
     on_bad_row: OnBadRow | None = None,
     do_generate: bool = False,
     use_cache: bool = True,
+    report: Report | None = None,
 ) -> PreparedData:
     """Run the config's data pipeline and return encoded data (from the cache when its inputs are unchanged).
 
-    ``stage`` defaults to ``config.finetuning.stage``; ``on_bad_row`` to the config's ``on_bad_row``.
+    ``stage`` defaults to ``config.finetuning.stage``; ``on_bad_row`` to the config's ``on_bad_row``. ``report``
+    is told how many shards each split has to encode (fewer when an earlier, killed run encoded some).
     """
+    report = report or log.info
     stage = stage or config.finetuning.stage
     if tokenizer is None:
         tokenizer = load_tokenizer(config)
@@ -335,17 +360,24 @@ def prepare_data(
     options = encode_options(config)
     train_fn = make_preprocess_fn(enc_stage, template, tokenizer, options)
     eval_fn = make_preprocess_fn(enc_stage, template, tokenizer, options, do_generate=do_generate)
-    train = _encode_split(loaded.train, train_fn, config, "training")
+    keep = cache_root() / "encoding" / cached.name if cached is not None else None
+    if keep is not None and data.overwrite_cache:
+        _remove_chunks(keep)
+    train = _encode_split(loaded.train, train_fn, config, "training", keep, report)
     if isinstance(loaded.eval, dict):
         evals: Any = {
-            name: _encode_split(ds, eval_fn, config, f"{name} evaluation") for name, ds in loaded.eval.items()
+            name: _encode_split(ds, eval_fn, config, f"{name} evaluation", keep, report)
+            for name, ds in loaded.eval.items()
         }
     else:
-        evals = _encode_split(loaded.eval, eval_fn, config, "evaluation")
+        evals = _encode_split(loaded.eval, eval_fn, config, "evaluation", keep, report)
     _check_not_empty(train, enc_stage)
     target = tokenized or cached
     if target is not None:
         _save(_as_dict(train, evals), target, print_, loaded.bad_rows)
         if tokenized is not None:
             log.info("Tokenized dataset saved at %s; later runs with `tokenized_path` load it.", tokenized)
+    if keep is not None:  # the cache holds the rows now: read them from there and drop the resumable chunks
+        train, evals, _ = _load(target)
+        _remove_chunks(keep)
     return PreparedData(train, evals, template, tokenizer, enc_stage, loaded.bad_rows, cache=target)

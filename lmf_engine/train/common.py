@@ -36,6 +36,12 @@ class StageContext:
     resume_from: str | None = None
     background: "BackgroundEncoder | None" = None
 
+    def report(self, message: str) -> None:
+        """A line about the run's data for its events (the main process) and its log."""
+        log.info(message)
+        if self.events is not None:
+            self.events.emit("log", message=message, phase="data")
+
     def callbacks(self) -> list[Any]:
         """The run callback, plus the background encoder's progress, PiSSA conversion and early stopping when the
         run has them."""
@@ -67,12 +73,11 @@ def prepare_stage_data(
     stage = stage or ctx.config.finetuning.stage
     with args.main_process_first(desc="encoding the datasets"):
         data, eager_reason = prepare_training_data(
-            ctx.config, tokenizer=tokenizer, stage=stage, do_generate=do_generate
+            ctx.config, tokenizer=tokenizer, stage=stage, do_generate=do_generate, report=ctx.report
         )
     if data.lazy is not None and args.local_process_index == 0:
         ctx.background = data.lazy.start_background()
-    if ctx.events is not None:
-        ctx.events.emit("log", message=data_message(data, eager_reason), phase="data")
+    ctx.report(data_message(data, eager_reason))
     return data
 
 

@@ -6,7 +6,8 @@ and knapsacks depend on the batches). What it leaves out are ``map``'s fixed cos
 they inherit the encoder and tokenizer instead of unpickling and re-importing them; each batch becomes Arrow in one
 conversion per column, with the types given; nothing is hashed for a fingerprint. The encoded rows are written to
 Arrow files in a folder that lives as long as this process (beside the dataset's cache files, where ``map`` writes
-its own) and read back memory-mapped, so memory stays bounded whatever the size of the data.
+its own) and read back memory-mapped, so memory stays bounded whatever the size of the data. Given a folder to keep,
+each file gets a completion marker, and an encode started again after a crash encodes only the unfinished ones.
 
 With one worker the encoding runs in this process and the fast tokenizer's batch encoder uses its own thread pool
 as it does in any transformers program (``TOKENIZERS_PARALLELISM=false`` or ``RAYON_NUM_THREADS`` limit it). Forked
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from datasets import Dataset, Features
 
 PARALLELISM_ENV = "TOKENIZERS_PARALLELISM"
+DONE = ".done"
 CHUNKS_PER_WORKER = 16
 """Tasks per worker: small enough to balance the load and move the progress bar, few enough to stay cheap."""
 
@@ -40,13 +42,23 @@ BatchFn = Callable[[Mapping[str, Sequence[Any]]], dict[str, list[Any]]]
 
 @dataclass(frozen=True)
 class _Job:
-    """What a forked worker inherits: the rows, the encoder and where and how to write."""
+    """What a forked worker inherits: the rows, the encoder and where and how to write.
+
+    ``keep``: the folder outlives this process, and each chunk file gets a ``.done`` marker once complete.
+    """
 
     dataset: "Dataset"
     fn: BatchFn
     features: "Features"
     folder: str
     prefix: str
+    keep: bool = False
+
+    def path(self, index: int) -> str:
+        return os.path.join(self.folder, f"{self.prefix}-{index:05d}.arrow")
+
+    def is_done(self, index: int) -> bool:
+        return self.keep and os.path.exists(self.path(index) + DONE)
 
 
 _JOB: _Job | None = None
@@ -68,11 +80,12 @@ def shard_bounds(rows: int, shards: int) -> list[tuple[int, int]]:
 
 
 def plan_chunks(rows: int, workers: int, batch_size: int) -> list[list[tuple[int, int]]]:
-    """Tasks of whole batches, in row order: ``map``'s shards (one per worker) cut into batches, grouped."""
+    """Tasks of whole batches, in row order: ``map``'s shards (one per worker) cut into batches, grouped (a task is
+    also the unit a resumed encode skips when it was finished before)."""
     tasks = []
     for start, end in shard_bounds(rows, workers):
         batches = [(b, min(b + batch_size, end)) for b in range(start, end, batch_size)]
-        per_task = max(1, math.ceil(len(batches) / CHUNKS_PER_WORKER)) if workers > 1 else max(1, len(batches))
+        per_task = max(1, math.ceil(len(batches) / CHUNKS_PER_WORKER))
         tasks.extend(batches[i : i + per_task] for i in range(0, len(batches), per_task))
     return tasks
 
@@ -113,7 +126,8 @@ def _encode_chunk(job: _Job, index: int, batches: list[tuple[int, int]], progres
     from datasets.arrow_writer import ArrowWriter
 
     schema = job.features.arrow_schema
-    path = os.path.join(job.folder, f"{job.prefix}-{index:05d}.arrow")
+    final = job.path(index)
+    path = final + ".tmp" if job.keep else final
     writer = ArrowWriter(features=job.features, path=path)
     try:
         for start, end in batches:
@@ -129,7 +143,11 @@ def _encode_chunk(job: _Job, index: int, batches: list[tuple[int, int]], progres
         if os.path.exists(path):
             os.remove(path)
         raise
-    return path
+    if job.keep:
+        os.replace(path, final)
+        with open(final + DONE, "w", encoding="utf-8"):
+            pass
+    return final
 
 
 def _work(task: tuple[int, list[tuple[int, int]]]) -> str:
@@ -146,9 +164,16 @@ def encode_dataset(
     workers: int = 1,
     batch_size: int | None = 1000,
     desc: str = "Encoding",
+    keep: str | os.PathLike[str] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> "Dataset":
     """``fn`` over ``dataset`` in batches, in ``workers`` forked processes (this process for one): a Dataset of
-    the columns ``fn`` returns, with ``features``. Needs :func:`can_fork` for more than one worker."""
+    the columns ``fn`` returns, with ``features``. Needs :func:`can_fork` for more than one worker.
+
+    With ``keep`` the chunk files go to that folder with completion markers and stay there: an encode that was
+    killed and is started again with the same folder (same data, encoder, workers and batch size) encodes only the
+    chunks without a marker. ``on_plan(chunks, done)`` is told how many chunks there are and how many were done.
+    """
     global _JOB
     from datasets import Dataset, concatenate_datasets
     from datasets.utils.tqdm import tqdm
@@ -156,25 +181,36 @@ def encode_dataset(
     rows = len(dataset)
     workers = max(1, min(workers, rows))
     batch_size = batch_size if batch_size and batch_size > 0 else max(rows, 1)
-    job = _Job(dataset, fn, features, _output_folder(dataset), f"cache-lmf-{uuid.uuid4().hex}")
+    if keep is not None:
+        os.makedirs(keep, exist_ok=True)
+        job = _Job(dataset, fn, features, os.fspath(keep), "chunk", keep=True)
+    else:
+        job = _Job(dataset, fn, features, _output_folder(dataset), f"cache-lmf-{uuid.uuid4().hex}")
     tasks = list(enumerate(plan_chunks(rows, workers, batch_size))) or [(0, [])]
+    todo = [(index, batches) for index, batches in tasks if not job.is_done(index)]
+    if on_plan is not None:
+        on_plan(len(tasks), len(tasks) - len(todo))
     label = desc if workers == 1 else f"{desc} (workers={workers})"
-    paths: list[str] = []
     try:
-        with tqdm(total=rows, unit=" examples", desc=label) as progress:
-            if workers == 1:
-                paths = [_encode_chunk(job, index, batches, progress) for index, batches in tasks]
+        with tqdm(total=sum(_rows_of(b) for _, b in todo), unit=" examples", desc=label) as progress:
+            if workers == 1 or len(todo) <= 1:
+                for index, batches in todo:
+                    _encode_chunk(job, index, batches, progress)
             else:
                 _JOB = job
                 with single_threaded_tokenizers(), multiprocessing.get_context("fork").Pool(workers) as pool:
-                    for (_, batches), path in zip(tasks, pool.imap(_work, tasks), strict=True):
-                        paths.append(path)
-                        progress.update(batches[-1][1] - batches[0][0])
+                    for (_, batches), _path in zip(todo, pool.imap(_work, todo), strict=True):
+                        progress.update(_rows_of(batches))
     except BaseException:
-        for path in glob.glob(os.path.join(glob.escape(job.folder), f"{job.prefix}-*.arrow")):
-            os.remove(path)
+        if not job.keep:
+            for path in glob.glob(os.path.join(glob.escape(job.folder), f"{job.prefix}-*.arrow")):
+                os.remove(path)
         raise
     finally:
         _JOB = None
-    parts = [Dataset.from_file(path, split=dataset.split) for path in paths]
+    parts = [Dataset.from_file(job.path(index), split=dataset.split) for index, _ in tasks]
     return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+
+
+def _rows_of(batches: list[tuple[int, int]]) -> int:
+    return batches[-1][1] - batches[0][0] if batches else 0

@@ -43,7 +43,8 @@ def test_chunks_are_maps_shards_cut_into_its_batches() -> None:
     tasks = plan_chunks(10, 3, 3)
     batches = [batch for task in tasks for batch in task]
     assert batches == [(0, 3), (3, 4), (4, 7), (7, 10)]
-    assert plan_chunks(7, 1, 2) == [[(0, 2), (2, 4), (4, 6), (6, 7)]]
+    assert plan_chunks(7, 1, 2) == [[(0, 2)], [(2, 4)], [(4, 6)], [(6, 7)]]  # a task is also what a resume skips
+    assert [len(task) for task in plan_chunks(1000, 1, 10)] == [7] * 14 + [2]
 
 
 @pytest.mark.parametrize("workers", [1, pytest.param(2, marks=needs_fork), pytest.param(3, marks=needs_fork)])
