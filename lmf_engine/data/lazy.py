@@ -3,18 +3,20 @@
 Lazy mode (the default, ``lazy_preprocessing: false`` turns it off) gives the trainer map-style datasets over the
 raw rows (:mod:`.lazy_rows`), planned in the eager path's order (:mod:`.lazy_plan`), and a background process
 writes the encoded shards to the cache (:mod:`.background`). Once every shard of a config's data is written, the
-next run reads the cache as ordinary ``datasets`` tables, like the eager path's cache.
+next run reads the cache as ordinary ``datasets`` tables, like the eager path's cache. With ``packing`` /
+``neat_packing`` rows are packed as they are read (:mod:`.lazy_pack`).
 
 Lazy mode is used where encoding row by row gives the eager path's tokens. It is not used, and the eager path runs,
 for: ``pt`` (texts of a 1,000-row batch are joined and cut into blocks), ``kto`` (each row is paired with another
-row of its batch for the KL term), ``packing`` / ``neat_packing`` (rows are packed per batch),
-``train_sampling_strategy: group_by_length`` (the sampler needs every row's length first; a complete cache has
-them), ``streaming`` (already reads as it goes), ``tokenized_path`` (saves or loads the whole encoded dataset) and
-``do_predict`` (predictions are written for every row in order). :func:`lazy_blocker` says which applies.
+row of its batch for the KL term), ``train_sampling_strategy: group_by_length`` (the sampler needs every row's
+length first; a complete cache of unpacked rows has them), ``streaming`` (already reads as it goes),
+``tokenized_path`` (saves or loads the whole encoded dataset) and ``do_predict`` (predictions are written for every
+row in order). :func:`lazy_blocker` says which applies.
 """
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .background import BackgroundEncoder
@@ -31,6 +33,7 @@ from .pipeline import (
     prepare_data,
     template_for,
 )
+from .processors import processor_kind
 from .rows import BadRowReport
 from .shards import ShardStore
 
@@ -75,8 +78,6 @@ def lazy_blocker(config: "Config", stage: str) -> str | None:
         return "stage pt: the texts of each batch of rows are joined and cut into blocks"
     if stage not in LAZY_STAGES:
         return f"stage {stage}: each row is paired with another row of its batch"
-    if encode_options(config).packs(stage):
-        return "packing: rows are packed together per batch"
     if data.streaming:
         return "streaming: rows are already read as training goes"
     if data.tokenized_path:
@@ -120,36 +121,59 @@ def prepare_training_data(
     enc_stage = encoder_stage(stage)
     folder = cache_root() / "shards" / _key({**fingerprint(config, enc_stage, template, do_generate), "lazy": 1})
     plan = plan_splits(config, stage)
+    options = encode_options(config)
+    packed = processor_kind(enc_stage, options) == "packed_supervised"
+    if packed:  # rows are encoded alone, with the packing's cutoff, and packed as they are read
+        options = replace(options, cutoff_len=options.effective_cutoff, packing=False, neat_packing=False)
+
+    def lazy(name: str, split: SplitPlan, generate: bool) -> LazyRows:
+        encoder = RowEncoder(enc_stage, template, tokenizer, options, generate)
+        return LazyRows(split, encoder, _store(folder, name, split, config.data.overwrite_cache), fail)
+
     fail = config.data.on_bad_row == "fail"
-    overwrite = config.data.overwrite_cache
-
-    def lazy(name: str, split: SplitPlan | None, generate: bool = False) -> LazyRows | None:
-        if split is None:
-            return None
-        encoder = RowEncoder(enc_stage, template, tokenizer, encode_options(config), generate)
-        return LazyRows(split, encoder, _store(folder, name, split, overwrite), fail)
-
-    train = lazy("train", plan.train)
-    evals: Any = (
-        {name: lazy(f"eval-{name}", split, do_generate) for name, split in plan.eval.items()}
-        if isinstance(plan.eval, dict)
-        else lazy("eval", plan.eval, do_generate)
-    )
-    splits = [s for s in (train, *(evals.values() if isinstance(evals, dict) else [evals])) if s is not None]
-    if all(split.store is not None and split.store.complete() for split in splits):
+    train = lazy("train", plan.train, False) if plan.train is not None else None
+    evals = _each(plan.eval, lambda name, split: lazy(f"eval-{name}" if name else "eval", split, do_generate))
+    splits = [s for s in (train, *_values(evals)) if s is not None]
+    if not packed and all(split.store.complete() for split in splits):
         report = BadRowReport()
         for split in splits:
             report.merge(split.bad_rows())
-        cached = {id(split): split.store.dataset() for split in splits if split.store is not None}
-        train_ds = cached[id(train)] if train is not None else None
-        evals_ds = (
-            {name: cached[id(split)] for name, split in evals.items()}
-            if isinstance(evals, dict)
-            else (cached[id(evals)] if evals is not None else None)
-        )
+        train_ds = train.store.dataset() if train is not None else None
+        evals_ds = _each(evals, lambda _, split: split.store.dataset())
         return PreparedData(train_ds, evals_ds, template, tokenizer, enc_stage, report, folder, from_cache=True), None
     if config.training.train_sampling_strategy == "group_by_length":
         return eager(GROUP_BY_LENGTH)
-    prepared = PreparedData(train, evals, template, tokenizer, enc_stage, BadRowReport(), folder)
+    if packed:
+        from .lazy_pack import PackedLazyRows
+
+        data, training = config.data, config.training
+        seed = training.data_seed if training.data_seed is not None else training.seed
+
+        def pack(split: LazyRows, shuffle: bool) -> PackedLazyRows:
+            buffer = data.preprocessing_batch_size
+            return PackedLazyRows(
+                split, options.cutoff_len, tokenizer.pad_token_id, data.neat_packing, buffer, seed, shuffle
+            )
+
+        shuffle = not config.get("disable_shuffling")
+        prepared = PreparedData(
+            pack(train, shuffle) if train is not None else None, _each(evals, lambda _, split: pack(split, False)),
+            template, tokenizer, enc_stage, BadRowReport(), folder,
+        )  # fmt: skip
+    else:
+        prepared = PreparedData(train, evals, template, tokenizer, enc_stage, BadRowReport(), folder)
     prepared.lazy = LazyData(splits, folder)
     return prepared, None
+
+
+def _each(splits: Any, fn: Callable[[str | None, Any], Any]) -> Any:
+    """``fn(name, split)`` over the evaluation split(s): None, one split (name None) or a dict by name."""
+    if splits is None:
+        return None
+    if isinstance(splits, dict):
+        return {name: fn(name, split) for name, split in splits.items()}
+    return fn(None, splits)
+
+
+def _values(splits: Any) -> list[Any]:
+    return [] if splits is None else list(splits.values()) if isinstance(splits, dict) else [splits]

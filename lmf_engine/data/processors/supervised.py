@@ -113,19 +113,23 @@ def encode_packed_supervised(
     """
     options = options or EncodeOptions(packing=True)
     encoder = encoder or ElementEncoder(tokenizer)
-    cutoff = options.effective_cutoff
+    rows = supervised_rows(template, encoder, as_examples(examples), options)
+    return pack_encoded(rows, options.effective_cutoff, tokenizer.pad_token_id, options.neat_packing)
+
+
+def pack_encoded(rows: Sequence[tuple[list[int], list[int]]], cutoff: int, pad_id: int, neat: bool) -> Columns:
+    """Encoded (input_ids, labels) rows packed by greedy knapsack into rows of ``cutoff + 1`` tokens (longer rows
+    are dropped); see :func:`encode_packed_supervised`."""
     kept: list[tuple[list[int], list[int]]] = []
     lengths: list[int] = []
     by_length: dict[int, list[int]] = defaultdict(list)
-    for input_ids, labels in supervised_rows(template, encoder, as_examples(examples), options):
+    for input_ids, labels in rows:
         if len(input_ids) > cutoff:
             log.warning("Dropped lengthy example with length %d > %d.", len(input_ids), cutoff)
             continue
         lengths.append(len(input_ids))
         by_length[len(input_ids)].append(len(kept))
         kept.append((input_ids, labels))
-    pad_id = tokenizer.pad_token_id
-    neat = options.neat_packing
     out: Columns = defaultdict(list)
     for knapsack in greedy_knapsack(lengths, cutoff):
         ids: list[Any] = []

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -270,3 +271,49 @@ def test_a_killed_eager_encode_is_resumed_shard_by_shard(tmp_path: Path, tiny_mo
     cached = prepare_data(config)
     assert cached.from_cache
     assert cached.train["input_ids"] == prepare_data(config, use_cache=False).train["input_ids"]
+
+
+def rows_in_packs(packs: Any, pad_id: int) -> Counter:
+    """The (input_ids, labels) rows inside packs: split where position_ids restart, padding left out."""
+    rows: Counter = Counter()
+    for pack in packs:
+        ids, labels, positions = list(pack["input_ids"]), list(pack["labels"]), list(pack["position_ids"])
+        starts = [i for i, p in enumerate(positions) if p == 0] + [len(positions)]
+        for a, b in pairwise(starts):
+            if ids[a:b] != [pad_id] * (b - a):
+                rows[tuple(ids[a:b]), tuple(labels[a:b])] += 1
+    return rows
+
+
+@pytest.mark.parametrize("neat", [False, True])
+def test_lazy_packs_hold_the_eager_packs_rows(
+    tmp_path: Path, tiny_model_dir: Path, make_config: Any, neat: bool
+) -> None:
+    """Packing as rows arrive: over an epoch (two data-loader workers, buffers of 500 rows) the packs hold the rows
+    the eager packs hold, token for token, with as many packs give or take a few; the estimate covers the epoch."""
+    data = tmp_path / "data"
+    alpaca_file(data / "rows.jsonl", 3000)
+    write_info(data, {"rows": {"file_name": "rows.jsonl"}})
+    config = make_config(
+        data, model_name_or_path=str(tiny_model_dir), dataset="rows", template="qwen", cutoff_len=96, do_train=True,
+        packing=True, neat_packing=neat, preprocessing_batch_size=500,
+    )  # fmt: skip
+    prepared = lazy_data(config)
+    eager, _ = eager_rows(config)
+    pad = prepared.tokenizer.pad_token_id
+    loader = torch_loader(prepared.train, workers=2)
+    packs = [dict(zip(batch, values, strict=True)) for batch in loader for values in zip(*batch.values(), strict=True)]
+    assert rows_in_packs(packs, pad) == rows_in_packs(eager, pad)
+    assert abs(len(packs) - len(eager)) <= 0.02 * len(eager)
+    assert len(packs) <= len(prepared.train)  # the epoch ends within the trainer's count: no row is cut off
+    prepared.train.set_epoch(1)
+    assert [p["input_ids"] for p in prepared.train] != [p["input_ids"] for p in packs]  # another order next epoch
+
+
+def torch_loader(dataset: Any, workers: int) -> Any:
+    import torch
+
+    def collate(items: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        return {key: [item[key] for item in items] for key in ("input_ids", "labels", "position_ids")}
+
+    return torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=workers, collate_fn=collate)
