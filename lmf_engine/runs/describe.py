@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 _SKIP = {"t", "kind"}
+_MESSAGE_ONLY = {"phase", "rows_done", "rows_total"}
+"""Fields of data-preparation log events that their message already says."""
 
 
 def _first(event: dict[str, Any], *names: str) -> Any:
@@ -87,7 +89,7 @@ def format_event(event: dict[str, Any]) -> str:
         body = f"{where}  {progress_text(event)}"
     elif kind in ("log", "error") and isinstance(event.get("message"), str):
         body = event["message"]
-        rest = _fields_text(event, _SKIP | {"message"})
+        rest = _fields_text(event, _SKIP | _MESSAGE_ONLY | {"message"})
         body = f"{body}  {rest}" if rest else body
     elif kind == "state":
         body = str(event.get("state", ""))

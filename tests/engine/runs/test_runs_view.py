@@ -28,6 +28,8 @@ def test_format_event_lines() -> None:
     assert format_event(progress).split(None, 1)[1] == "progress   step 2/8  loss 0.2500"
     log = {"t": 0, "kind": "log", "message": "saving", "step": 3}
     assert format_event(log).endswith("log        saving  step 3")
+    encode = {"t": 0, "kind": "log", "message": "encoding in background: 5 of 9 rows", "phase": "encode"}
+    assert format_event(encode).endswith("log        encoding in background: 5 of 9 rows")
     state = {"t": 0, "kind": "state", "state": "queued", "command": ["python"], "num_processes": 2}
     assert format_event(state).endswith("state      queued  num_processes 2")
     assert format_event({"kind": "eval", "eval_loss": 0.123456}) == " eval       eval_loss 0.1235"

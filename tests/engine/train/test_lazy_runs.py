@@ -25,13 +25,12 @@ def test_a_lazy_run_starts_at_once_and_reports_the_background_encoding(demo_work
     messages = data_messages(run_dir)
     assert messages[0] == "lazy preprocessing: training starts now; 141 rows are encoded as the trainer reads them"
     assert any(m.startswith(("encoding in background:", "encoded in background: all 141 rows")) for m in messages)
-    eager_dir = prepare_run(
-        workspace, "sft_lora", "eager", max_steps=4, eval_strategy="no", val_size=0.0, packing=True
-    )
+    packed_dir = prepare_run(workspace, "sft_lora", "packed", max_steps=4, neat_packing=True)
+    assert run_child(packed_dir) == 0, (packed_dir / "stdout.log").read_text()[-3000:]
+    assert data_messages(packed_dir)[0].startswith("lazy preprocessing: training starts now")
+    eager_dir = prepare_run(workspace, "sft_lora", "eager", max_steps=4, lazy_preprocessing=False)
     assert run_child(eager_dir) == 0
-    assert data_messages(eager_dir)[-1].endswith(
-        "(lazy preprocessing not used: packing: rows are packed together per batch)"
-    )
+    assert data_messages(eager_dir)[-1].endswith("(lazy preprocessing not used: lazy_preprocessing: false)")
 
 
 def test_an_eager_run_killed_mid_encode_encodes_only_the_unfinished_shards_again(
