@@ -94,11 +94,13 @@ def main() -> None:
             encoding="utf-8",
         )  # fmt: skip
         cutoff = f"cutoff_len={args.cutoff_len}"
+        demo_keys = ["max_samples=null", "val_size=0", "eval_strategy=no", f"dataset_dir={demo / 'data'}"]
         results = {
-            "demo (141 rows)": measure(demo / "configs" / "sft_lora.yaml", [cutoff, f"model_name_or_path={model}",
-                                        "max_samples=null", "val_size=0", f"dataset_dir={demo / 'data'}"]),
+            "demo (141 rows)": measure(
+                demo / "configs" / "sft_lora.yaml", [cutoff, f"model_name_or_path={model}", *demo_keys]
+            ),
             f"generated ({args.rows:,} rows)": measure(generated, [cutoff]),
-        }  # fmt: skip
+        }
         header = "| data | eager packs | eager efficiency | lazy packs (estimated) | lazy efficiency |"
         print(f"\n{header} points | s eager / lazy |")
         print("|---|---:|---:|---:|---:|---:|---:|")

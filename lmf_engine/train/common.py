@@ -87,7 +87,8 @@ def data_message(data: "PreparedData", eager_reason: str | None) -> str:
         rows = data.lazy.total
         return f"lazy preprocessing: training starts now; {rows:,} rows are encoded as the trainer reads them"
     where = "read from the cache" if data.from_cache else "encoded before training"
-    return f"data {where}" + (f" (lazy preprocessing not used: {eager_reason})" if eager_reason else "")
+    message = f"data {where}" + (f" (lazy preprocessing not used: {eager_reason})" if eager_reason else "")
+    return message + (f"; {data.bad_rows}" if data.bad_rows.count else "")
 
 
 def collator_for(data: "PreparedData", collator: Any) -> Any:

@@ -51,6 +51,8 @@ class EncodeProgressCallback(TrainerCallback):
             code = self.encoder.process.exitcode
             if done >= total:
                 message = f"encoded in background: all {total:,} rows; the next epoch and run read the cache"
+                if (bad := self.encoder.bad_rows()).count:
+                    message += f"; {bad}"
             else:
                 message = (
                     f"background encoding ended early (exit code {code}) at {done:,} of {total:,} rows; "
