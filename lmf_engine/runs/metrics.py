@@ -41,6 +41,8 @@ PROGRESS_KEYS = STEP_KEYS | {
 TRAINER_LOG_KEYS = frozenset({"current_steps", "total_steps", "percentage", "elapsed_time", "remaining_time"})
 """Numbers of a trainer_log.jsonl line that are not metrics."""
 NUMBER_TYPES = frozenset({int, float})
+NOT_METRICS = frozenset({"data", "encode"})
+"""Phases of log events that report data preparation (counts of rows), not training metrics."""
 TRAINER_LOG_NAMES = {"throughput": "tokens_per_s", "total_tokens": TOKENS}
 LOG_NAMES = {"num_input_tokens_seen": TOKENS}
 
@@ -160,6 +162,8 @@ class MetricsBuilder:
                     progress.keys = event.keys()
                 progress_entries.append(event)
                 progress_steps.append(step)
+            elif kind == "log" and event.get("phase") in NOT_METRICS:
+                kept.append(event)
             elif kind == "log" or kind == "eval":
                 step = event.get("step")
                 if type(step) not in NUMBER_TYPES:

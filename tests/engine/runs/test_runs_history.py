@@ -308,3 +308,13 @@ def test_a_refresh_with_a_time_budget_reads_on_where_it_stopped(tmp_path: Path) 
     assert partial.system_summary == whole.system_summary and len(partial.system) == len(whole.system)
     assert partial.progress == whole.progress
     assert not partial.refresh(budget_s=0.0) and partial.complete
+
+
+def test_data_preparation_events_are_shown_but_not_charted(tmp_path: Path) -> None:
+    run = write_fake_run(tmp_path / "run", 4)
+    encode = {"t": 1.0, "kind": "log", "message": "encoding in background: 5 of 9 rows", "phase": "encode"}
+    _append(run / "events.jsonl", {**encode, "rows_done": 5, "rows_total": 9})
+    history = RunHistory(run)
+    history.refresh()
+    assert not {"rows_done", "rows_total"} & set(history.series)
+    assert history.events[-1]["message"] == "encoding in background: 5 of 9 rows"
