@@ -30,6 +30,7 @@ from .processors import EncodeOptions, Stage, make_preprocess_fn
 from .processors.runner import can_fork, encode_dataset, single_threaded_tokenizers
 from .registry import get_dataset_specs, split_names
 from .rows import BadRowReport
+from .shards import column_features
 from .templates import Template, get_template_and_fix_tokenizer
 
 if TYPE_CHECKING:
@@ -235,21 +236,7 @@ def _probe_features(dataset: Any, fn: Any) -> Any:
 
     None when a column holds something other than ids, masks and flags (neat packing's ``packing_params``).
     """
-    from datasets import Features, Sequence, Value
-
-    columns = fn(dataset[: min(PROBE_ROWS, len(dataset))])
-    features = {}
-    for name, values in columns.items():
-        first = values[0] if values else None
-        if isinstance(first, bool) or (first is None and name == "kto_tags"):
-            features[name] = Value("bool")
-        elif isinstance(first, int):
-            features[name] = Value("int64")
-        elif first is None or (isinstance(first, list) and all(isinstance(v, int) for v in first[:PROBE_ROWS])):
-            features[name] = Sequence(Value("int64"))
-        else:
-            return None
-    return Features(features)
+    return column_features(fn(dataset[: min(PROBE_ROWS, len(dataset))]))
 
 
 Report = Callable[[str], None]
