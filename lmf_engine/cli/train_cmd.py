@@ -52,7 +52,11 @@ def start_and_show(launch: "Callable[[], LaunchedRun]", *, detach: bool, as_json
         if not as_json:
             typer.echo(detach_hint(info.name), err=True)
         return
-    code = follow_to_end(info, offset=offset, process=launched.process, as_json=as_json, console=console(stderr=False))
+    try:
+        code = follow_to_end(info, offset=offset, process=launched.process, as_json=as_json, console=console(stderr=False))
+    except KeyboardInterrupt:  # Ctrl-C before following began detaches too
+        typer.echo("\n" + detach_hint(info.name), err=True)
+        code = 0
     raise typer.Exit(code)
 
 
