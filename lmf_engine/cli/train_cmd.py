@@ -53,7 +53,8 @@ def start_and_show(launch: "Callable[[], LaunchedRun]", *, detach: bool, as_json
             typer.echo(detach_hint(info.name), err=True)
         return
     try:
-        code = follow_to_end(info, offset=offset, process=launched.process, as_json=as_json, console=console(stderr=False))
+        out = console(stderr=False)
+        code = follow_to_end(info, offset=offset, process=launched.process, as_json=as_json, console=out)
     except KeyboardInterrupt:  # Ctrl-C before following began detaches too
         typer.echo("\n" + detach_hint(info.name), err=True)
         code = 0
