@@ -15,6 +15,7 @@ process reads and the batches are sent to the others (``accelerate``'s dispatchi
 """
 
 import math
+import multiprocessing
 from typing import Any
 
 import torch
@@ -41,12 +42,22 @@ class PackedLazyRows(torch.utils.data.IterableDataset):
         self.buffer_rows = max(1, buffer_rows)
         self.seed = seed
         self.shuffle = shuffle
-        self.epoch = 0
+        self._epoch: Any = multiprocessing.get_context("fork").RawValue("q", 0)  # seen by persistent workers too
         self.packs = self._estimate()
+
+    def __getstate__(self) -> dict[str, Any]:  # workers started by spawn get the epoch as a number
+        return {**self.__dict__, "_epoch": self.epoch}
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch if isinstance(self._epoch, int) else int(self._epoch.value)
 
     def set_epoch(self, epoch: int) -> None:
         """Called by the trainer at each epoch: the next iteration uses that epoch's order."""
-        self.epoch = epoch
+        if isinstance(self._epoch, int):
+            self._epoch = epoch
+        else:
+            self._epoch.value = epoch
 
     def __len__(self) -> int:
         return self.packs

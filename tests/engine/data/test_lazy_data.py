@@ -306,14 +306,19 @@ def test_lazy_packs_hold_the_eager_packs_rows(
     assert rows_in_packs(packs, pad) == rows_in_packs(eager, pad)
     assert abs(len(packs) - len(eager)) <= 0.02 * len(eager)
     assert len(packs) <= len(prepared.train)  # the epoch ends within the trainer's count: no row is cut off
+    persistent = torch_loader(prepared.train, workers=1, persistent=True)
+    first = [ids for batch in persistent for ids in batch["input_ids"]]
     prepared.train.set_epoch(1)
-    assert [p["input_ids"] for p in prepared.train] != [p["input_ids"] for p in packs]  # another order next epoch
+    second = [ids for batch in persistent for ids in batch["input_ids"]]
+    assert first != second  # a persistent worker sees the next epoch and packs in its order
 
 
-def torch_loader(dataset: Any, workers: int) -> Any:
+def torch_loader(dataset: Any, workers: int, persistent: bool = False) -> Any:
     import torch
 
     def collate(items: list[dict[str, Any]]) -> dict[str, list[Any]]:
         return {key: [item[key] for item in items] for key in ("input_ids", "labels", "position_ids")}
 
-    return torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=workers, collate_fn=collate)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=4, num_workers=workers, collate_fn=collate, persistent_workers=persistent
+    )
