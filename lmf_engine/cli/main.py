@@ -9,6 +9,7 @@ from . import (
     data_cmd,
     demo_cmd,
     env_cmd,
+    eval_cmd,
     export_cmd,
     monitor_cmd,
     runs_cmd,
@@ -18,7 +19,7 @@ from . import (
 
 app = typer.Typer(
     name="lmf-engine",
-    help="Headless engine of lmf workbench: configs, data, training runs, chat and export.",
+    help="Headless engine of lmf workbench: configs, data, training runs, evaluation, chat and export.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,6 +31,9 @@ app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(template_cmd.app, name="template")
 app.command("train")(train_cmd.train)
+app.command("predict")(eval_cmd.predict)
+app.command("eval")(eval_cmd.evaluate)
+app.command("score")(eval_cmd.score)
 app.add_typer(runs_cmd.app, name="runs")
 app.command("chat")(chat_cmd.chat)
 app.command("api")(api_cmd.api)

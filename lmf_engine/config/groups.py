@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any
 
 from .data import DataConfig
+from .evaluation import EvaluationConfig
 from .export import ExportConfig
 from .fields import FieldInfo, group_fields
 from .finetuning import FinetuningConfig
@@ -20,6 +21,7 @@ GROUP_CLASSES: dict[str, type] = {
     "finetuning": FinetuningConfig,
     "training": TrainingConfig,
     "generating": GeneratingConfig,
+    "evaluation": EvaluationConfig,
     "export": ExportConfig,
 }
 
@@ -33,6 +35,7 @@ class Config:
     finetuning: FinetuningConfig = field(default_factory=FinetuningConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     generating: GeneratingConfig = field(default_factory=GeneratingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     explicit: dict[str, Any] = field(default_factory=dict)
 

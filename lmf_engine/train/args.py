@@ -103,6 +103,8 @@ def resume_checkpoint(config: "Config", run_dir: Path, resume: bool) -> str | No
             raise ResumeError(f"resume_from_checkpoint: {explicit!r} is not a checkpoint folder")
         return explicit
     newest = newest_checkpoint(run_dir)
+    if resume and not config.get("do_train"):
+        return None  # nothing to train: a prediction continues from its partial file
     if resume:
         if newest is None:
             raise ResumeError(f"nothing to resume: {run_dir} holds no checkpoint-N folder")

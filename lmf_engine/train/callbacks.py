@@ -61,6 +61,8 @@ class RunCallback(TrainerCallback):
         self.max_steps = 0
         self.training = False
         self.predict_steps = 0
+        self.predict_total: int | None = None
+        """Batches of a prediction made in several parts (``predict.py``), for its progress; else the loader's."""
 
     def _emit(self, kind: str, **fields: Any) -> None:
         if self.events is not None:
@@ -174,7 +176,7 @@ class RunCallback(TrainerCallback):
         if self.training or self.events is None:
             return
         loader = kwargs.get("eval_dataloader")
-        total = len(loader) if loader is not None and hasattr(loader, "__len__") else 0
+        total = self.predict_total or (len(loader) if loader is not None and hasattr(loader, "__len__") else 0)
         if self.predict_steps == 0:
             self.start_time = time.time()
         self.predict_steps += 1

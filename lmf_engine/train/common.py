@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 class StageContext:
     """What the entry point hands a stage's ``run(ctx)``.
 
-    ``events`` is None on every process but the main one. ``resume_from`` is the checkpoint folder to resume from.
+    ``events`` is None on every process but the main one. ``resume_from`` is the checkpoint folder to resume from;
+    ``resuming`` says the run was started with ``--resume`` (a prediction continues its partial file).
     """
 
     config: "Config"
@@ -34,6 +35,7 @@ class StageContext:
     stop: StopRequest
     events: "EventWriter | None" = None
     resume_from: str | None = None
+    resuming: bool = False
     background: "BackgroundEncoder | None" = None
 
     def report(self, message: str) -> None:

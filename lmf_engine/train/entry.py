@@ -130,7 +130,11 @@ def run_stage(
             update_run(run_dir, resumed_from=resume_from)
         events.emit("state", state="running", stage=stage, resumed_from=resume_from)
     module = importlib.import_module(STAGES[stage])
-    module.run(StageContext(config=config, run_dir=run_dir, stop=stop, events=events, resume_from=resume_from))
+    module.run(
+        StageContext(
+            config=config, run_dir=run_dir, stop=stop, events=events, resume_from=resume_from, resuming=resume
+        )
+    )
 
 
 def _close_distributed() -> None:

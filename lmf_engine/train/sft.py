@@ -52,7 +52,8 @@ def run(ctx: StageContext) -> None:
 
     from .args import training_arguments
     from .collators import SFTCollator
-    from .sft_trainer import ComputeAccuracy, SFTTrainer, argmax_logits
+    from .predict import predict_in_parts
+    from .sft_trainer import ComputeAccuracy, ComputeSimilarity, SFTTrainer, argmax_logits
 
     config = ctx.config
     args = training_arguments(config, ctx.run_dir)
@@ -69,7 +70,9 @@ def run(ctx: StageContext) -> None:
         compute_dtype=compute_dtype(config, model.config, args.do_train),
     )
     metrics_kwargs: dict[str, Any] = {}
-    if config.get("compute_accuracy"):
+    if args.predict_with_generate:
+        metrics_kwargs = {"compute_metrics": ComputeSimilarity(tokenizer)}
+    elif config.get("compute_accuracy"):
         metrics_kwargs = {"compute_metrics": ComputeAccuracy(), "preprocess_logits_for_metrics": argmax_logits}
     gen_kwargs = generation_kwargs(config, tokenizer, stop_token_ids(data.template, tokenizer))
     trainer = SFTTrainer(
@@ -91,7 +94,9 @@ def run(ctx: StageContext) -> None:
         tokenizer.padding_side = "left"
     if args.do_eval:
         save_eval_metrics(trainer, trainer.evaluate(metric_key_prefix="eval", **gen_kwargs))
-    if args.do_predict:
-        results = trainer.predict(data.eval, metric_key_prefix="predict", **gen_kwargs)
-        save_eval_metrics(trainer, results.metrics, "predict")
-        trainer.save_predictions(data.eval, results, config.get("skip_special_tokens"))
+    if args.do_predict and args.predict_with_generate:
+        metrics = predict_in_parts(ctx, trainer, data.eval, gen_kwargs, config.get("skip_special_tokens"))
+        if metrics:
+            save_eval_metrics(trainer, metrics, "predict")
+    elif args.do_predict:
+        save_eval_metrics(trainer, trainer.predict(data.eval, metric_key_prefix="predict").metrics, "predict")

@@ -1,8 +1,7 @@
 """The sft trainer: Seq2SeqTrainer that strips the prompt from generated tokens and writes
-``generated_predictions.jsonl``; and the token-accuracy metric (``compute_accuracy``). Imported only to train."""
+``generated_predictions.jsonl``; the token-accuracy metric (``compute_accuracy``) and the similarity metrics of
+generated answers (``predict_with_generate``). Imported only to train."""
 
-import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +50,32 @@ class ComputeAccuracy:
         return result
 
 
+@dataclass
+class ComputeSimilarity:
+    """BLEU-4 and ROUGE-1/2/L of generated answers against the labels, decoded without special tokens, as
+    LLaMA-Factory computes them with ``predict_with_generate``; plus exact match and answer length."""
+
+    tokenizer: Any
+    scorer: Any = None
+
+    def __call__(self, eval_preds: Any, compute_result: bool = True) -> dict[str, float] | None:
+        from lmf_engine.evaluate.similarity import Scorer
+
+        pad = self.tokenizer.pad_token_id
+        preds, labels = _numpy(eval_preds.predictions), _numpy(eval_preds.label_ids)
+        preds = np.where(preds != IGNORE_INDEX, preds, pad)
+        labels = np.where(labels != IGNORE_INDEX, labels, pad)
+        self.scorer = self.scorer or Scorer()
+        decode = self.tokenizer.batch_decode
+        for predict, label in zip(decode(preds, skip_special_tokens=True), decode(labels, skip_special_tokens=True),
+                                  strict=True):  # fmt: skip
+            self.scorer.add(predict, label)
+        if not compute_result:
+            return None
+        result, self.scorer = self.scorer.mean(), None
+        return result
+
+
 class SFTTrainer(WorkbenchTrainerMixin, Seq2SeqTrainer):
     """See the module docstring. ``gen_kwargs`` are used by evaluation during training too."""
 
@@ -76,10 +101,8 @@ class SFTTrainer(WorkbenchTrainerMixin, Seq2SeqTrainer):
             generated = generated.contiguous()
         return loss, generated, labels
 
-    def save_predictions(self, dataset: Any, results: Any, skip_special_tokens: bool = True) -> str | None:
-        """Write ``{"prompt", "predict", "label"}`` lines to generated_predictions.jsonl (main process only)."""
-        if not self.is_world_process_zero():
-            return None
+    def prediction_rows(self, dataset: Any, results: Any, skip_special_tokens: bool = True) -> list[dict[str, str]]:
+        """``{"prompt", "predict", "label"}`` per row, decoded as LLaMA-Factory writes generated_predictions.jsonl."""
         pad = self.processing_class.pad_token_id
         labels = np.where(results.label_ids != IGNORE_INDEX, results.label_ids, pad)
         preds = np.where(results.predictions != IGNORE_INDEX, results.predictions, pad)
@@ -91,9 +114,7 @@ class SFTTrainer(WorkbenchTrainerMixin, Seq2SeqTrainer):
         prompts = decode(list(dataset["input_ids"]), skip_special_tokens=False)
         predicted = decode(preds, skip_special_tokens=skip_special_tokens)
         expected = decode(labels, skip_special_tokens=skip_special_tokens)
-        path = os.path.join(self.args.output_dir, PREDICTIONS_FILE)
-        with open(path, "w", encoding="utf-8") as handle:
-            for prompt, predict, label in zip(prompts, predicted, expected, strict=True):
-                handle.write(json.dumps({"prompt": prompt, "predict": predict, "label": label}, ensure_ascii=False))
-                handle.write("\n")
-        return path
+        return [
+            {"prompt": prompt, "predict": predict, "label": label}
+            for prompt, predict, label in zip(prompts, predicted, expected, strict=True)
+        ]

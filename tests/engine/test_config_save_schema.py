@@ -125,7 +125,7 @@ def test_schema_describes_every_field() -> None:
     assert props["quantization_bit"]["type"] == ["integer", "null"]
     assert props["lora_dropout"]["exclusiveMaximum"] == 1
     assert props["report_to"]["type"] == ["string", "array"]
-    assert set(schema["x-groups"]) == {"model", "data", "finetuning", "training", "generating", "export"}
+    assert set(schema["x-groups"]) == {"model", "data", "finetuning", "training", "generating", "evaluation", "export"}
     assert "use_galore" in schema["x-known-unsupported"]
     for name, prop in props.items():
         assert prop["description"], name
