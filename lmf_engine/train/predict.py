@@ -4,8 +4,10 @@ stopped run continues from.
 The rows are predicted by the trainer (its batches, left padding and generation arguments, as LLaMA-Factory's
 ``do_predict``), ``PART_BATCHES`` batches at a time; each part's rows are appended to
 ``generated_predictions.partial.jsonl`` as soon as it is done. A run stopped during prediction and resumed
-(``lmf-engine runs resume``) skips the rows already written; parts start at whole batches, so the batches and the
-generated tokens are those of an uninterrupted run. At the end the file becomes ``generated_predictions.jsonl``
+(``lmf-engine runs resume``) skips the rows already written; parts start at whole batches and each part seeds the
+random generators (seed + part number), so the batches and the generated tokens, sampled ones included, are those
+of an uninterrupted run. (Under sampling, parts after the first therefore differ from LLaMA-Factory's one pass;
+greedy answers are the same.) At the end the file becomes ``generated_predictions.jsonl``
 and the scores (BLEU-4, ROUGE-1/2/L as LLaMA-Factory computes them, exact match, answer length) and timings go to
 ``predict_results.json`` and ``all_results.json`` under LLaMA-Factory's ``predict_`` names.
 """
@@ -36,6 +38,8 @@ def predict_in_parts(
     ctx: "StageContext", trainer: Any, dataset: Any, gen_kwargs: dict[str, Any], skip_special_tokens: bool
 ) -> dict[str, float]:
     """Predict ``dataset`` into the run folder (continuing a partial file when the run resumes); the metrics."""
+    from transformers import set_seed
+
     from lmf_engine.evaluate.similarity import score_predictions
 
     from .callbacks import RunCallback
@@ -60,6 +64,7 @@ def predict_in_parts(
     runtime = 0.0
     try:
         for start in range(done, total, part_rows):
+            set_seed(args.seed + start // part_rows)  # sampled answers do not depend on where a resume began
             part = dataset.select(range(start, min(start + part_rows, total)))
             began = time.perf_counter()
             results = trainer.predict(part, metric_key_prefix="predict", **gen_kwargs)
