@@ -48,17 +48,22 @@ class SFTCollator:
             return self.label_pad_token_id
         return PAD_VALUES.get(key, 0)
 
+    def _longest(self, features: list[dict[str, Any]], key: str) -> int:
+        """The padded length of ``key``: labels have their own (a prediction's labels are the answer only)."""
+        longest = max(len(feature[key]) for feature in features)
+        if self.pad_to_multiple_of:
+            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        return longest
+
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        longest = max(len(feature["input_ids"]) for feature in features)
-        if self.pad_to_multiple_of:
-            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
         left = self.tokenizer.padding_side == "left"
         batch: dict[str, Any] = {}
         for key in features[0]:
             if key not in ("input_ids", "labels", "attention_mask", "position_ids", "token_type_ids"):
                 continue
+            longest = self._longest(features, "labels" if key == "labels" else "input_ids")
             rows = []
             for feature in features:
                 values = list(feature[key])

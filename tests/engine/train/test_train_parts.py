@@ -35,6 +35,13 @@ def test_sft_collator_pads_to_a_multiple_of_eight_on_either_side() -> None:
     batch = SFTCollator(tokenizer, pad_to_multiple_of=None, label_pad_token_id=0)(rows)
     assert batch["input_ids"].shape == (2, 10)
     assert batch["labels"][0].tolist() == [0] * 7 + [IGNORE_INDEX, 6, 7]
+    prediction = [  # generation: the labels are the answer alone, padded to their own longest
+        {"input_ids": [5, 6], "attention_mask": [1, 1], "labels": [7, 8, 9, 10]},
+        {"input_ids": [5, 6, 7], "attention_mask": [1, 1, 1], "labels": [9]},
+    ]
+    batch = SFTCollator(tokenizer, pad_to_multiple_of=None)(prediction)
+    assert batch["input_ids"].tolist() == [[0, 5, 6], [5, 6, 7]]
+    assert batch["labels"].tolist() == [[7, 8, 9, 10], [IGNORE_INDEX] * 3 + [9]]
 
 
 def test_neat_packing_gives_a_block_diagonal_causal_mask() -> None:
