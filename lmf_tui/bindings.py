@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 
 from lmf_engine.util.suggest import did_you_mean
 
-SCOPES = ("app", "datasets", "template", "config", "train", "runs", "run", "compare", "chat")
+SCOPES = ("app", "datasets", "template", "config", "train", "runs", "run", "compare", "predictions", "chat")
 SCOPE_TITLES = {
     "app": "Everywhere",
     "datasets": "Datasets",
@@ -21,6 +21,7 @@ SCOPE_TITLES = {
     "runs": "Runs",
     "run": "A run",
     "compare": "Compare runs",
+    "predictions": "Predictions",
     "chat": "Chat",
 }
 
@@ -90,6 +91,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("runs.resume", "r", "resume", "Resume", "runs"),
     KeySpec("runs.delete", "delete", "delete", "Delete", "runs"),
     KeySpec("runs.add", "a", "add_folder", "Add folder", "runs"),
+    KeySpec("runs.evaluate", "e", "evaluate", "Predictions", "runs"),
     KeySpec("runs.clear", "escape", "clear", "Clear", "runs", show=False),
     KeySpec("run.back", "escape", "back", "Back", "run"),
     KeySpec("run.smooth", "s", "smooth", "Smoothing", "run"),
@@ -102,6 +104,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("compare.axis", "t", "toggle_axis", "Step/tokens", "compare"),
     KeySpec("compare.smooth", "s", "smooth", "Smoothing", "compare"),
     KeySpec("compare.log_scale", "l", "log_scale", "Log scale", "compare"),
+    KeySpec("predictions.back", "escape", "back", "Back", "predictions"),
+    KeySpec("predictions.sort", "o", "sort", "Sort", "predictions"),
+    KeySpec("predictions.score", "m", "next_score", "Score", "predictions"),
+    KeySpec("predictions.filter", "slash", "filter", "Search", "predictions"),
     KeySpec("chat.stop", "escape", "stop", "Stop answer", "chat", priority=True),
     KeySpec("chat.target", "ctrl+o", "target", "Model", "chat", priority=True),
     KeySpec("chat.ab", "ctrl+b", "ab", "A/B", "chat", priority=True),

@@ -91,6 +91,24 @@ def inference_values(run_dir: Path, base_only: bool = False) -> dict[str, Any]:
     return values
 
 
+PREDICT_DATA_KEYS = ("dataset", "eval_dataset", "dataset_dir", "val_size", "cutoff_len", "max_samples", "seed")
+"""Keys of the training config that pick the rows a prediction answers (the run's own validation rows)."""
+
+
+def prediction_values(run_dir: Path, output_dir: str) -> dict[str, Any]:
+    """A config that answers every evaluation row of a run's data with its result (``do_predict`` with
+    ``predict_with_generate``), into ``output_dir``. Raises :class:`RunConfigError` when the run has no evaluation
+    rows (neither ``eval_dataset`` nor ``val_size``)."""
+    config = training_values(Path(run_dir))
+    if not config.get("eval_dataset") and not config.get("val_size"):
+        raise RunConfigError(f"{run_dir}: its config has no eval_dataset or val_size: no rows to predict")
+    values = inference_values(Path(run_dir))
+    values.update({key: config[key] for key in PREDICT_DATA_KEYS if config.get(key) is not None})
+    values.update(stage="sft", do_train=False, do_predict=True, predict_with_generate=True, output_dir=output_dir)
+    values.update(overwrite_output_dir=True, report_to="none")
+    return values
+
+
 def write_inference_config(run_dir: Path, name: str) -> Path:
     """Write ``<run>/inference.yaml`` (the run's :func:`inference_values` and an export folder) and return it."""
     from lmf_engine.util.fs import atomic_write_text

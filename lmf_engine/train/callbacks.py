@@ -180,7 +180,7 @@ class RunCallback(TrainerCallback):
         if self.predict_steps == 0:
             self.start_time = time.time()
         self.predict_steps += 1
-        if total and self.predict_steps % 5 == 0:
+        if total and (self.predict_steps % 5 == 0 or self.predict_steps == total):
             elapsed, remaining = self._timing(self.predict_steps, total)
             percentage = round(self.predict_steps / total * 100, 2)
             self._write_log(

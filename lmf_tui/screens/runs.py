@@ -169,6 +169,39 @@ class RunsScreen(WorkbenchScreen):
         title = f"Delete run {info.name}?"
         confirm_then(self, title, message, "Delete it", lambda: _delete(info), f"Deleting run {info.name}")
 
+    def action_evaluate(self) -> None:
+        """A run with predictions: open them (beside the one other marked run with predictions). A finished
+        training run: offer to predict its evaluation rows with its result, as a new run."""
+        info = self._current()
+        if info is None:
+            return
+        from lmf_engine.evaluate.predictions import has_predictions
+
+        if has_predictions(info.path):
+            from .predictions import PredictionsScreen
+
+            others = [Path(k) for k in self.table.marked if Path(k) != info.path and has_predictions(Path(k))]
+            self.app.push_screen(PredictionsScreen(info.path, others[0] if len(others) == 1 else None))
+            return
+        if info.active or info.state != "finished":
+            self.notify(f"run {info.name} is {info.state}: predictions need a finished run", severity="warning")
+            return
+        from lmf_engine.runs.inference import RunConfigError, prediction_values
+
+        target = self.workbench.workspace.runs_root / f"{info.name}-predict"
+        try:
+            values = prediction_values(info.path, str(target))
+        except RunConfigError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        workspace = self.workbench.workspace.root
+        message = (
+            f"Answer every evaluation row of {info.name}'s data with its result, into {target.name} "
+            "(a new run; press e on it when it has finished)."
+        )
+        confirm_then(self, f"Predict with run {info.name}?", message, "Predict",
+                     lambda: _predict(values, workspace), f"Starting predictions of {info.name}")  # fmt: skip
+
     def action_add_folder(self) -> None:
         ask = AskScreen("Open a run folder", "path of a run or a LLaMA-Factory output_dir")
         self.app.push_screen(ask, self._add_answer)
@@ -193,6 +226,9 @@ class RunsScreen(WorkbenchScreen):
             PaletteCommand(
                 "Runs: add a folder", "A run or LLaMA-Factory output_dir elsewhere", self.action_add_folder
             ),
+            PaletteCommand(
+                "Runs: predictions", "Open a run's predictions, or predict with a run", self.action_evaluate
+            ),
             PaletteCommand("Runs: stop", "The trainer saves a checkpoint and stops", self.action_stop),
             PaletteCommand("Runs: resume", "From the newest or a chosen checkpoint", self.action_resume),
             PaletteCommand("Runs: delete", "Delete the run folder (asks first)", self.action_delete),
@@ -205,3 +241,11 @@ def _delete(info: RunInfo) -> str:
     except RunStateError as exc:
         return str(exc)
     return f"deleted {info.path}"
+
+
+def _predict(values: dict[str, object], workspace: Path) -> str:
+    from lmf_engine.config import load_config
+    from lmf_engine.runs.launcher import start_run
+
+    launched = start_run(load_config(values=values), workspace=workspace)
+    return f"predicting: run {launched.run_dir.name} started"
