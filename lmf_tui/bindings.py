@@ -11,7 +11,19 @@ from textual.binding import Binding, BindingType
 
 from lmf_engine.util.suggest import did_you_mean
 
-SCOPES = ("app", "datasets", "template", "config", "train", "runs", "run", "compare", "predictions", "chat")
+SCOPES = (
+    "app",
+    "datasets",
+    "template",
+    "config",
+    "train",
+    "runs",
+    "run",
+    "compare",
+    "predictions",
+    "benchmark",
+    "chat",
+)
 SCOPE_TITLES = {
     "app": "Everywhere",
     "datasets": "Datasets",
@@ -22,6 +34,7 @@ SCOPE_TITLES = {
     "run": "A run",
     "compare": "Compare runs",
     "predictions": "Predictions",
+    "benchmark": "Benchmark",
     "chat": "Chat",
 }
 
@@ -92,6 +105,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("runs.delete", "delete", "delete", "Delete", "runs"),
     KeySpec("runs.add", "a", "add_folder", "Add folder", "runs"),
     KeySpec("runs.evaluate", "e", "evaluate", "Predictions", "runs"),
+    KeySpec("runs.benchmark", "b", "benchmark", "Benchmark", "runs"),
     KeySpec("runs.clear", "escape", "clear", "Clear", "runs", show=False),
     KeySpec("run.back", "escape", "back", "Back", "run"),
     KeySpec("run.smooth", "s", "smooth", "Smoothing", "run"),
@@ -108,6 +122,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("predictions.sort", "o", "sort", "Sort", "predictions"),
     KeySpec("predictions.score", "m", "next_score", "Score", "predictions"),
     KeySpec("predictions.filter", "slash", "filter", "Search", "predictions"),
+    KeySpec("benchmark.back", "escape", "back", "Back", "benchmark"),
     KeySpec("chat.stop", "escape", "stop", "Stop answer", "chat", priority=True),
     KeySpec("chat.target", "ctrl+o", "target", "Model", "chat", priority=True),
     KeySpec("chat.ab", "ctrl+b", "ab", "A/B", "chat", priority=True),

@@ -40,3 +40,21 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from lmf_engine.demo.workspace import init_demo_workspace
 
     return init_demo_workspace(tmp_path_factory.mktemp("demo") / "workspace")
+
+
+@pytest.fixture(scope="session")
+def sharp_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model scaled so its multiple-choice answers follow the prompt (fixtures/eval_model.py)."""
+    from fixtures.eval_model import build_sharp_model
+
+    return build_sharp_model(tmp_path_factory.mktemp("eval-model") / "sharp")
+
+
+@pytest.fixture(scope="session")
+def task_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the multiple-choice task ``quiz`` (fixtures/eval_task.py). Treat as read-only."""
+    from fixtures.eval_task import write_task
+
+    folder = tmp_path_factory.mktemp("eval-tasks")
+    write_task(folder)
+    return folder

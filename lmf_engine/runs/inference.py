@@ -69,8 +69,9 @@ def _resolved(value: Any, root: Path | None) -> Any:
 def inference_values(run_dir: Path, base_only: bool = False) -> dict[str, Any]:
     """The keys to chat with, serve or export a run's result: base model and adapter, or the full model it saved.
 
-    ``base_only`` gives the run's base model without its adapter (to compare base and fine-tune). A relative model
-    path is resolved against the folder the run was started in. Raises :class:`RunConfigError`.
+    ``base_only`` gives the run's base model without its adapter (to compare base and fine-tune). A run that did not
+    train (a prediction) gives the model and adapter it used. A relative model path is resolved against the folder
+    the run was started in. Raises :class:`RunConfigError`.
     """
     run_dir = Path(run_dir)
     config = training_values(run_dir)
@@ -79,7 +80,12 @@ def inference_values(run_dir: Path, base_only: bool = False) -> dict[str, Any]:
         raise RunConfigError(f"{run_dir}: its config names no model_name_or_path")
     finetuning = config.get("finetuning_type", "lora")
     values: dict[str, Any] = {}
-    if base_only:
+    adapter = _resolved(config.get("adapter_name_or_path"), _run_root(run_dir))
+    if config.get("do_train") is False:  # a prediction run: its result is the model it answered with
+        values["model_name_or_path"] = base
+        if adapter and not base_only:
+            values.update(adapter_name_or_path=adapter, finetuning_type=finetuning)
+    elif base_only:
         values["model_name_or_path"] = base
     elif finetuning in ADAPTER_TYPES:
         values.update(model_name_or_path=base, adapter_name_or_path=str(run_dir), finetuning_type=finetuning)

@@ -202,6 +202,34 @@ class RunsScreen(WorkbenchScreen):
         confirm_then(self, f"Predict with run {info.name}?", message, "Predict",
                      lambda: _predict(values, workspace), f"Starting predictions of {info.name}")  # fmt: skip
 
+    def action_benchmark(self) -> None:
+        """Score a multiple-choice benchmark (a config's task keys) with the highlighted run's result."""
+        row = self.table.current_row()
+        where = f"run {row.path.name}'s result replaces its model" if row is not None else "its own model is scored"
+        ask = AskScreen(f"Benchmark config (task, task_dir, n_shot, lang...): {where}", "configs/eval.yaml",
+                        "configs/eval.yaml")  # fmt: skip
+        self.app.push_screen(ask, lambda answer: self._benchmark(answer, row.path if row is not None else None))
+
+    def _benchmark(self, answer: str | None, run_dir: Path | None) -> None:
+        if not answer:
+            return
+        from lmf_engine.config import ConfigError, load_config
+        from lmf_engine.evaluate.benchmark import Benchmark, BenchmarkError
+        from lmf_engine.runs.inference import RunConfigError, inference_values
+
+        from .benchmark import BenchmarkScreen
+
+        path = self.workbench.workspace.resolve(answer)
+        try:
+            overrides = [f"{k}={v}" for k, v in inference_values(run_dir).items()] if run_dir else []
+            config = load_config(path, overrides)
+            Benchmark(config)  # the task folder and files are checked before the model loads
+        except (ConfigError, BenchmarkError, RunConfigError, OSError) as exc:
+            self.notify(f"{answer}: {exc}", severity="error")
+            return
+        title = f"run {run_dir.name}" if run_dir else config.model.model_name_or_path or answer
+        self.app.push_screen(BenchmarkScreen(config, str(title)))
+
     def action_add_folder(self) -> None:
         ask = AskScreen("Open a run folder", "path of a run or a LLaMA-Factory output_dir")
         self.app.push_screen(ask, self._add_answer)
@@ -228,6 +256,9 @@ class RunsScreen(WorkbenchScreen):
             ),
             PaletteCommand(
                 "Runs: predictions", "Open a run's predictions, or predict with a run", self.action_evaluate
+            ),
+            PaletteCommand(
+                "Runs: benchmark", "Score a multiple-choice task with the run's result", self.action_benchmark
             ),
             PaletteCommand("Runs: stop", "The trainer saves a checkpoint and stops", self.action_stop),
             PaletteCommand("Runs: resume", "From the newest or a chosen checkpoint", self.action_resume),

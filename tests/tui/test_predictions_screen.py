@@ -130,3 +130,34 @@ async def test_a_finished_training_run_offers_to_predict(
         assert not isinstance(app.screen, AskScreen)  # nothing to predict: said, not asked
         messages = [n.message for n in app._notifications]
         assert any("no eval_dataset or val_size" in m for m in messages)
+
+
+async def test_a_benchmark_from_the_runs_screen_scores_as_the_engine_does(
+    make_app: Callable[..., WorkbenchApp], workspace: Path, sharp_model: Path, task_dir: Path
+) -> None:
+    import shutil
+
+    from lmf_tui.screens.benchmark import BenchmarkScreen
+
+    shutil.rmtree(workspace / "runs", ignore_errors=True)
+    golden = json.loads((Path(__file__).parents[1] / "fixtures" / "eval" / "lf_eval_goldens.json").read_text("utf-8"))
+    case = golden["benchmark"]["test_5shot_en"]
+    values = {"model_name_or_path": str(sharp_model), "template": "qwen", "task_dir": str(task_dir), **case["case"]}
+    (workspace / "configs" / "eval.yaml").write_text(yaml.safe_dump(values), encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, AskScreen)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BenchmarkScreen) and app.screen.result is not None, 60)
+        grid = app.screen.query_one("#bench-table", DataTable)
+        shown = {str(grid.get_row_at(i)[0]): str(grid.get_row_at(i)[3]) for i in range(grid.row_count)}
+        expected = dict(line.split(": ") for line in case["log"].splitlines())
+        assert {name.strip(): value for name, value in expected.items()} == {
+            k: shown[k] for k in map(str.strip, expected)
+        }
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)

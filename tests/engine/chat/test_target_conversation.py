@@ -17,7 +17,12 @@ from lmf_engine.chat.conversation import (
 )
 from lmf_engine.chat.errors import ChatError
 from lmf_engine.chat.target import ChatTarget, api_key, target_config
-from lmf_engine.runs.inference import RunConfigError, inference_values, write_inference_config
+from lmf_engine.runs.inference import (
+    RunConfigError,
+    inference_values,
+    prediction_values,
+    write_inference_config,
+)
 from lmf_engine.runs.record import RunRecord, write_run
 
 
@@ -46,6 +51,21 @@ def test_a_lora_run_gives_its_base_and_adapter_with_relative_paths_resolved_wher
     }
     path = write_inference_config(run_dir, "lora")
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["export_dir"] == str(run_dir.parent / "lora-merged")
+
+
+def test_a_prediction_run_gives_what_it_answered_with_and_a_trained_run_gives_a_prediction_config(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "models" / "tiny").mkdir(parents=True)
+    trained = _run(tmp_path, "lora", dataset="demo_sft", val_size=0.1, dataset_dir="data", cutoff_len=64)
+    values = prediction_values(trained, "runs/lora-predict")
+    assert values["adapter_name_or_path"] == str(trained) and values["val_size"] == 0.1
+    assert (values["do_train"], values["do_predict"], values["predict_with_generate"]) == (False, True, True)
+    assert values["output_dir"] == "runs/lora-predict" and values["dataset"] == "demo_sft"
+    predicted = _run(tmp_path, "lora-predict", do_train=False, adapter_name_or_path="runs/lora")
+    assert inference_values(predicted)["adapter_name_or_path"] == str(trained)
+    with pytest.raises(RunConfigError, match="no eval_dataset or val_size"):
+        prediction_values(_run(tmp_path, "plain"), "runs/x")
 
 
 def test_a_full_run_is_its_own_model_and_a_folder_without_a_config_says_so(tmp_path: Path) -> None:
