@@ -5,12 +5,12 @@ vLLM itself is imported only when the engine starts. A LoRA adapter is served th
 LLaMA-Factory serves it; vLLM applies one adapter per request, so several adapters must be merged first.
 """
 
-import importlib.util
-import json
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.model import vllm_args
 
 from .engine import ChatEngine, FinishReason, Generation, Request
 from .errors import BackendUnavailable, ChatError
@@ -20,76 +20,32 @@ from .settings import SEED, STOP, base_settings
 if TYPE_CHECKING:
     from lmf_engine.config import Config
 
-LORA_NAME = "default"
 FINISH_REASONS: dict[str, FinishReason] = {"length": "length", "abort": "cancelled"}
 """vLLM's finish reasons that are not ``stop``."""
 
 
 def require_vllm() -> None:
     """:class:`BackendUnavailable` with what to do when the ``vllm`` package is not installed."""
-    if importlib.util.find_spec("vllm") is None:
-        raise BackendUnavailable(
-            "infer_backend: vllm needs the `vllm` package, which is not installed here; on a GPU machine run "
-            "`pip install 'lmf-workbench[vllm]'`, or set infer_backend: huggingface"
-        )
-
-
-def _device_count() -> int:
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    try:
+        vllm_args.require_vllm()
+    except vllm_args.VllmMissing as exc:
+        raise BackendUnavailable(str(exc)) from None
 
 
 def engine_args(config: "Config", vllm_version: str, device_count: int) -> dict[str, Any]:
-    """``AsyncEngineArgs`` keywords for a config (LLaMA-Factory's, including ``vllm_config`` overrides)."""
-    from packaging.version import Version
-
-    adapters = _adapter_paths(config)
-    args: dict[str, Any] = {
-        "model": config.get("model_name_or_path"),
-        "trust_remote_code": config.get("trust_remote_code"),
-        "download_dir": config.get("cache_dir"),
-        "dtype": config.get("infer_dtype"),
-        "max_model_len": config.get("vllm_maxlen"),
-        "tensor_parallel_size": device_count or 1,
-        "gpu_memory_utilization": config.get("vllm_gpu_util"),
-        "disable_log_stats": True,
-        "enforce_eager": config.get("vllm_enforce_eager"),
-        "enable_lora": bool(adapters),
-        "max_lora_rank": config.get("vllm_max_lora_rank"),
-    }
-    if Version(vllm_version) <= Version("0.10.0"):
-        args["disable_log_requests"] = True
-    else:
-        args["enable_log_requests"] = False
-    extra = config.get("vllm_config")
-    if isinstance(extra, str):
-        try:
-            extra = json.loads(extra)
-        except json.JSONDecodeError as exc:
-            raise ChatError(f"vllm_config: not valid JSON ({exc})") from None
-    if isinstance(extra, dict):
-        args.update(extra)
-    return args
-
-
-def _adapter_paths(config: "Config") -> list[str]:
-    from lmf_engine.model.adapters import adapter_paths
-
-    return adapter_paths(config)
+    """``AsyncEngineArgs`` keywords for a config (see :mod:`lmf_engine.model.vllm_args`)."""
+    try:
+        return vllm_args.engine_args(config, vllm_version, device_count)
+    except vllm_args.VllmSetupError as exc:
+        raise ChatError(str(exc)) from None
 
 
 def lora_request_args(config: "Config") -> tuple[str, int, str] | None:
     """``(name, id, path)`` of the LoRA request for ``adapter_name_or_path``, or None without adapters."""
-    paths = _adapter_paths(config)
-    if not paths:
-        return None
-    if len(paths) > 1:
-        raise ChatError(
-            "adapter_name_or_path: vLLM serves one LoRA adapter per request; merge the others into the base model "
-            "first (lmf-engine export) or use infer_backend: huggingface"
-        )
-    return LORA_NAME, 1, paths[0]
+    try:
+        return vllm_args.lora_request_args(config)
+    except vllm_args.VllmSetupError as exc:
+        raise ChatError(str(exc)) from None
 
 
 def sampling_kwargs(settings: Mapping[str, Any], prompt_length: int, stop_ids: Sequence[int]) -> dict[str, Any]:
@@ -143,7 +99,7 @@ class VllmEngine(ChatEngine):
         self.model_name = Path(str(config.get("model_name_or_path"))).name
         lora = lora_request_args(config)
         self.lora_request = LoRARequest(*lora) if lora else None
-        args = engine_args(config, vllm.__version__, _device_count())
+        args = engine_args(config, vllm.__version__, vllm_args.device_count())
         self.model = AsyncLLMEngine.from_engine_args(AsyncEngineArgs(**args))
 
     def request(self, messages: Any, system: str | None = None, tools: str | None = None, **gen: Any) -> Request:

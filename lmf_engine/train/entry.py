@@ -34,7 +34,16 @@ OOM_ADVICE = (
     "lower per_device_train_batch_size or cutoff_len (raise gradient_accumulation_steps to keep the batch), keep "
     "gradient checkpointing on, use finetuning_type: lora, or quantize with quantization_bit: 4"
 )
-KNOWN_ERRORS = ("ConfigError", "DataError", "BadRowsError", "ModelLoadError", "ResumeError", "NonFiniteLossError")
+KNOWN_ERRORS = (
+    "ConfigError",
+    "DataError",
+    "BadRowsError",
+    "ModelLoadError",
+    "ResumeError",
+    "NonFiniteLossError",
+    "VllmMissing",
+    "VllmSetupError",
+)
 """Errors whose message already says what to change; others are prefixed with their type."""
 
 

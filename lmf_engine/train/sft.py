@@ -59,6 +59,9 @@ def run(ctx: StageContext) -> None:
     args = training_arguments(config, ctx.run_dir)
     data = prepare_stage_data(ctx, args, stage="sft", do_generate=args.predict_with_generate)
     check_eval_data(config, data.eval is not None)
+    if config.get("infer_backend") == "vllm" and args.do_predict and args.predict_with_generate:
+        _predict_with_vllm(ctx, args, data)
+        return
     tokenizer = data.tokenizer
     model = load_model(config, tokenizer, is_trainable=args.do_train)
     collator = SFTCollator(
@@ -100,3 +103,19 @@ def run(ctx: StageContext) -> None:
             save_eval_metrics(trainer, metrics, "predict")
     elif args.do_predict:
         save_eval_metrics(trainer, trainer.predict(data.eval, metric_key_prefix="predict").metrics, "predict")
+
+
+def _predict_with_vllm(ctx: StageContext, args: Any, data: Any) -> None:
+    """``infer_backend: vllm``: predictions only, written and scored as the transformers path writes them."""
+    import json
+
+    from lmf_engine.model import vllm_args
+
+    from .predict import vllm_predict
+
+    if args.do_train or args.do_eval:
+        raise ValueError("infer_backend: vllm predicts only; set do_train and do_eval to false (or use huggingface)")
+    vllm_args.require_vllm()
+    metrics = vllm_predict(ctx, data)
+    (ctx.run_dir / "predict_results.json").write_text(json.dumps(metrics, indent=4, sort_keys=True), "utf-8")
+    (ctx.run_dir / "all_results.json").write_text(json.dumps(metrics, indent=4, sort_keys=True), "utf-8")
