@@ -9,12 +9,15 @@ BLEU/ROUGE scores of a generated_predictions.jsonl, LLaMA-Factory's or ours.
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .output import OverridesArg, console, fail, report_config_issues
-from .train_cmd import ConfigArg, DetachOpt, JsonOpt, WorkspaceOpt, start_and_show
+from .train_cmd import ConfigArg, DetachOpt, JsonOpt, WorkspaceOpt, launch
+
+if TYPE_CHECKING:
+    from lmf_engine.config import Config
 
 PREDICT_KEYS = ["do_train=false", "do_predict=true", "predict_with_generate=true"]
 
@@ -31,22 +34,14 @@ def predict(
     The config names the model (and adapter), the template and ``eval_dataset`` (or ``val_size``); the run folder
     is its ``output_dir``. Exit code: 0 finished, 1 failed, 3 stopped, 2 for a config or launch problem.
     """
-    from lmf_engine.config import check_config
-    from lmf_engine.data.config_names import name_issues
-    from lmf_engine.runs.launcher import start_run
 
-    if not config.is_file():
-        fail(f"{config}: no such config file")
-    loaded, issues = check_config(config, [*PREDICT_KEYS, *(overrides or [])])
-    if not issues:
-        issues = name_issues(loaded, config, workspace)
-    if issues:
-        report_config_issues(config, issues)
-    if not loaded.data.eval_dataset and not loaded.data.val_size:
-        fail(f"{config}: predict needs eval_dataset (or val_size): the rows to answer")
-    if loaded.finetuning.stage != "sft":
-        fail(f"{config}: predict generates answers for stage sft (stage is {loaded.finetuning.stage})")
-    start_and_show(lambda: start_run(loaded, config_path=config, workspace=workspace), detach=detach, as_json=as_json)
+    def check(loaded: "Config") -> None:
+        if not loaded.data.eval_dataset and not loaded.data.val_size:
+            fail(f"{config}: predict needs eval_dataset (or val_size): the rows to answer")
+        if loaded.finetuning.stage != "sft":
+            fail(f"{config}: predict generates answers for stage sft (stage is {loaded.finetuning.stage})")
+
+    launch(config, [*PREDICT_KEYS, *(overrides or [])], detach, as_json, workspace, check)
 
 
 def evaluate(
@@ -91,22 +86,15 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """BLEU-4, ROUGE-1/2/L (as LLaMA-Factory computes them), exact match and answer length of a predictions file."""
+    from lmf_engine.evaluate.predictions import read_prediction_file
     from lmf_engine.evaluate.similarity import MetricsUnavailable, score_predictions
 
     if not path.is_file():
         fail(f"{path}: no such file")
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                fail(f"{path}:{number}: invalid JSON: {exc}")
-            if not isinstance(row, dict) or "predict" not in row or "label" not in row:
-                fail(f"{path}:{number}: each line needs predict and label")
-            rows.append(row)
+    try:
+        rows = [{"predict": row.predict, "label": row.label} for row in read_prediction_file(path)]
+    except ValueError as exc:
+        fail(str(exc))
     try:
         scores = score_predictions(rows)
     except MetricsUnavailable as exc:

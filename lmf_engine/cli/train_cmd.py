@@ -10,6 +10,7 @@ import typer
 from .output import OverridesArg, console, fail, report_config_issues
 
 if TYPE_CHECKING:
+    from lmf_engine.config import Config
     from lmf_engine.runs.launcher import LaunchedRun
 
 ConfigArg = Annotated[
@@ -73,16 +74,29 @@ def train(
     The run goes on if this command exits, the terminal closes or the SSH connection drops; Ctrl-C only stops
     following. Exit code: 0 finished, 1 failed, 3 stopped, 2 for a config or launch problem.
     """
+    launch(config, overrides or [], detach, as_json, workspace)
+
+
+def launch(
+    config: Path,
+    overrides: list[str],
+    detach: bool,
+    as_json: bool,
+    workspace: Path | None,
+    check: "Callable[[Config], None] | None" = None,
+) -> None:
+    """Validate the config with ``overrides`` (and ``check``), start the run and show it (see :func:`train`)."""
     from lmf_engine.config import check_config
+    from lmf_engine.data.config_names import name_issues
     from lmf_engine.runs.launcher import start_run
 
     if not config.is_file():
         fail(f"{config}: no such config file")
-    loaded, issues = check_config(config, overrides or [])
+    loaded, issues = check_config(config, overrides)
     if not issues:
-        from lmf_engine.data.config_names import name_issues
-
         issues = name_issues(loaded, config, workspace)
     if issues:
         report_config_issues(config, issues)
+    if check is not None:
+        check(loaded)
     start_and_show(lambda: start_run(loaded, config_path=config, workspace=workspace), detach=detach, as_json=as_json)

@@ -36,8 +36,12 @@ def has_predictions(run_dir: Path) -> bool:
 
 
 def read_predictions(run_dir: Path) -> list[Prediction]:
-    """The rows of a run's generated_predictions.jsonl; a line that is not a prediction is a ValueError naming it."""
-    path = Path(run_dir) / PREDICTIONS_FILE
+    """The rows of a run's generated_predictions.jsonl (see :func:`read_prediction_file`)."""
+    return read_prediction_file(Path(run_dir) / PREDICTIONS_FILE)
+
+
+def read_prediction_file(path: Path) -> list[Prediction]:
+    """The ``{prompt, predict, label}`` lines of ``path``; a line that is not one is a ValueError naming it."""
     rows = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -47,8 +51,8 @@ def read_predictions(run_dir: Path) -> list[Prediction]:
                 row = json.loads(line)
             except ValueError as exc:
                 raise ValueError(f"{path}:{number}: invalid JSON: {exc}") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{number}: not a JSON object")
+            if not isinstance(row, dict) or "predict" not in row or "label" not in row:
+                raise ValueError(f"{path}:{number}: each line needs predict and label")
             rows.append(Prediction(len(rows), str(row.get("prompt", "")), str(row.get("predict", "")),
                                    str(row.get("label", ""))))  # fmt: skip
     return rows
