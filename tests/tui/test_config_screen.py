@@ -68,6 +68,7 @@ async def test_form_is_built_from_the_schema(make_app: Callable[..., WorkbenchAp
             "finetuning",
             "training",
             "generating",
+            "evaluation",
             "export",
         ]
         assert text_of(screen, "#doc-title") == "configs/sft_lora.yaml · saved · valid"
