@@ -44,6 +44,12 @@ async def ask(pilot: Pilot, text: str) -> None:
     box.focus()
     await pilot.press("enter")
     await wait_until(pilot, lambda: all(side.last_is_answer() for side in screen.active))
+
+    def shown_whole() -> bool:  # each answer widget has finished its last (async) update
+        answers = [screen.column(side).last_answer() for side in screen.active]
+        return all(answer is not None and answer.finished for answer in answers)
+
+    await wait_until(pilot, shown_whole)
     await settle(pilot)
 
 
