@@ -83,6 +83,7 @@ class AnswerTurn(Vertical):
     AnswerTurn.-cancelled { border-left: thick $warning; }
     AnswerTurn Collapsible { display: none; padding: 0; margin: 0; border: none; background: $surface; }
     AnswerTurn.-thinking Collapsible { display: block; }
+    AnswerTurn CollapsibleTitle { width: 1fr; }
     AnswerTurn #reasoning { color: $text-muted; text-style: italic; }
     AnswerTurn Markdown { margin: 0; padding: 0; background: transparent; display: none; }
     AnswerTurn.-finished Markdown { display: block; }
