@@ -17,8 +17,8 @@ def create_engine(
     model: str | None = None,
 ) -> ChatEngine:
     """The engine for a config: an OpenAI-compatible server when ``openai_base_url`` is given, else the config's
-    ``infer_backend`` (huggingface or vllm). Loading errors a user can cause are :class:`ChatError`,
-    :class:`~lmf_engine.model.errors.ModelLoadError` or :class:`~lmf_engine.config.ConfigError`.
+    ``infer_backend`` (huggingface, vllm, or an SGLang server it starts). Loading errors a user can cause are
+    :class:`ChatError`, :class:`~lmf_engine.model.errors.ModelLoadError` or :class:`~lmf_engine.config.ConfigError`.
     """
     from lmf_engine.config import Config
 
@@ -34,6 +34,10 @@ def create_engine(
         from .vllm_engine import VllmEngine
 
         return VllmEngine(config)
+    if config.model.infer_backend == "sglang":
+        from .sglang_engine import SGLangEngine
+
+        return SGLangEngine(config)
     from .hf_engine import HuggingfaceEngine
 
     return HuggingfaceEngine(config)

@@ -71,7 +71,8 @@ def _finish(reason: str | None) -> FinishReason:
 
 
 class OpenAIEngine(ChatEngine):
-    """A remote OpenAI-compatible server. ``model`` defaults to the first model the server lists."""
+    """A remote OpenAI-compatible server. ``model`` defaults to the first model the server lists; ``extra_body``
+    goes into every request as it is (a server's own extensions)."""
 
     name = "openai"
 
@@ -84,6 +85,7 @@ class OpenAIEngine(ChatEngine):
         model: str | None = None,
         explicit: Iterable[str] = (),
         timeout: float = 600.0,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(settings)
         self.root = api_root(base_url)
@@ -91,6 +93,7 @@ class OpenAIEngine(ChatEngine):
         self.model_name = model or ""
         self.explicit = frozenset(explicit)
         self.timeout = timeout
+        self.extra_body = dict(extra_body or {})
 
     def _client(self) -> Any:
         import httpx
@@ -123,7 +126,7 @@ class OpenAIEngine(ChatEngine):
 
         try:
             async with self._client() as client:
-                body = request_body(request, await self._model(client), stream, self.explicit)
+                body = request_body(request, await self._model(client), stream, self.explicit) | self.extra_body
                 if not stream:
                     response = await client.post("/chat/completions", json=body)
                     await self._checked(response)

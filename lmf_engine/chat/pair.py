@@ -90,7 +90,7 @@ def _adapter(config: "Config") -> str | None:
     from lmf_engine.model.adapters import adapter_paths, read_adapter_config
     from lmf_engine.model.errors import ModelLoadError
 
-    if config.get("finetuning_type") != "lora":
+    if config.get("finetuning_type") not in ("lora", "oft"):
         return None
     try:
         paths = adapter_paths(config)

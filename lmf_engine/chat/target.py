@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .engine import ChatEngine
 
 TargetKind = Literal["run", "config", "url"]
-LOCAL_BACKENDS = ("huggingface", "vllm")
+LOCAL_BACKENDS = ("huggingface", "vllm", "sglang")
 PATH_KEYS = ("model_name_or_path", "adapter_name_or_path")
 ENV_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -35,9 +35,9 @@ ENV_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 class ChatTarget:
     """One thing to chat with. ``where`` is a run folder, a config file or a server URL (by ``kind``).
 
-    ``backend`` (huggingface or vllm) replaces a run's or config's ``infer_backend`` when set; ``base_only`` chats
-    with a run's base model without its adapter; ``key_env`` names the environment variable with a server's API key
-    and ``model`` the model to ask a server for (default: the first it lists).
+    ``backend`` (huggingface, vllm or sglang) replaces a run's or config's ``infer_backend`` when set; ``base_only``
+    chats with a run's base model without its adapter; ``key_env`` names the environment variable with a server's API
+    key and ``model`` the model to ask a server for (default: the first it lists).
     """
 
     kind: TargetKind

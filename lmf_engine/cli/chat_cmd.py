@@ -82,7 +82,7 @@ def chat(
 ) -> None:
     """Chat in the terminal: /help lists the commands, Ctrl-C stops an answer, Ctrl-D leaves.
 
-    The back end is the config's infer_backend (huggingface or vllm), or any OpenAI-compatible server with
+    The back end is the config's infer_backend (huggingface, vllm or sglang), or any OpenAI-compatible server with
     --openai-base-url. Generation keys (temperature, top_p, max_new_tokens, ...) come from the config and /set.
     Library warnings go to $LMF_CACHE_HOME/logs/chat.log (~/.cache/lmf-workbench/logs), not into the conversation.
     """

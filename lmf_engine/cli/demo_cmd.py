@@ -1,4 +1,4 @@
-"""``lmf-engine demo init``."""
+"""``lmf-engine demo init`` and ``lmf-engine demo model``."""
 
 from pathlib import Path
 from typing import Annotated
@@ -23,3 +23,17 @@ def init(
         raise typer.Exit(2) from None
     typer.echo(f"demo workspace ready: {root}")
     typer.echo(f"  try: cd {root} && lmf-engine config validate configs/sft_lora.yaml")
+
+
+@app.command()
+def model(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the model to.")],
+    untied: Annotated[
+        bool, typer.Option("--untied", help="Give the output head its own weights (tie_word_embeddings: false).")
+    ] = False,
+) -> None:
+    """Write a tiny random chat model like the demo's (2 layers, its own tokenizer) to DIRECTORY. No download."""
+    from lmf_engine.model.tiny import build_tiny_model
+
+    out = build_tiny_model(directory, tie_word_embeddings=not untied)
+    typer.echo(f"tiny model written: {out}")

@@ -11,6 +11,7 @@ from . import (
     env_cmd,
     eval_cmd,
     export_cmd,
+    llama_pro_cmd,
     monitor_cmd,
     runs_cmd,
     template_cmd,
@@ -38,6 +39,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.command("chat")(chat_cmd.chat)
 app.command("api")(api_cmd.api)
 app.command("export")(export_cmd.export)
+app.command("llama-pro")(llama_pro_cmd.llama_pro)
 app.command("monitor")(monitor_cmd.monitor)
 
 

@@ -13,10 +13,8 @@ from .rules import RULES
 from .source import RawValues, read_file, read_overrides
 
 UNSUPPORTED_VALUES: dict[str, dict[Any, str]] = {
-    "finetuning_type": {"oft": "OFT is not supported yet; use lora, freeze or full"},
     "infer_backend": {
-        "sglang": "the SGLang back end is not supported; use huggingface or vllm",
-        "ktransformers": "the KTransformers back end is not supported; use huggingface or vllm",
+        "ktransformers": "the KTransformers back end is not supported yet; use huggingface, vllm or sglang",
     },
     "quantization_method": {
         name: "only bitsandbytes (bnb) on-the-fly quantization is supported; pre-quantized models load as they are"
@@ -30,11 +28,11 @@ UNSUPPORTED_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
          "freeze_multi_modal_projector", "freeze_language_model", "mm_proj"),
         "multimodal (image, video, audio) training is not supported yet",
     ),
-    (("galore_", "use_galore", "apollo_", "use_apollo", "badam_", "use_badam", "use_adam_mini", "use_muon"),
-     "this optimizer is not supported yet"),
-    (("oft_", "module_dropout"), "OFT is not supported yet"),
-    (("ray_", "resources_per_worker", "placement_strategy"), "Ray launching is not supported; use accelerate"),
-    (("swanlab_", "use_swanlab"), "SwanLab logging is not supported yet"),
+    (("mixture_of_depths",),
+     "Mixture-of-Depths needs the mixture-of-depth package, and its latest release (1.2.0) cannot work with "
+     "transformers 5: it imports TRANSFORMERS_CACHE, which transformers 5 removed, and calls decoder layers with "
+     "the transformers 4 interface (past_key_value, tuple outputs); LLaMA-Factory 0.9.5 on transformers 5 fails "
+     "to import it too"),
 )  # fmt: skip
 
 

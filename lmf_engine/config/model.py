@@ -41,7 +41,9 @@ class ModelConfig:
     upcast_layernorm: bool = opt(False, "Keep layer-norm weights in float32.", advanced=True)
     upcast_lmhead_output: bool = opt(False, "Compute the lm_head output in float32.", advanced=True)
     train_from_scratch: bool = opt(False, "Initialise the weights randomly instead of loading them.", advanced=True)
-    infer_backend: Literal["huggingface", "vllm"] = opt("huggingface", "Inference engine: transformers or vLLM.")
+    infer_backend: Literal["huggingface", "vllm", "sglang"] = opt(
+        "huggingface", "Inference engine: transformers, vLLM or an SGLang server."
+    )
     infer_dtype: Literal["auto", "float16", "bfloat16", "float32"] = opt(
         "auto", "Data type of weights and activations at inference and export."
     )
@@ -62,4 +64,13 @@ class ModelConfig:
     vllm_max_lora_rank: int = opt(32, "Largest LoRA rank vLLM must serve.", ge=1, advanced=True)
     vllm_config: dict | str | None = opt(
         None, "Extra vLLM engine arguments (a mapping or a JSON string).", advanced=True
+    )
+    sglang_maxlen: int = opt(4096, "Longest prompt + response the SGLang server accepts.", ge=1, advanced=True)
+    sglang_mem_fraction: float = opt(0.7, "Share of GPU memory the SGLang server may use.", gt=0, le=1, advanced=True)
+    sglang_tp_size: int = opt(-1, "Tensor-parallel GPUs of the SGLang server (-1: all visible).", ge=-1, advanced=True)
+    sglang_config: dict | str | None = opt(
+        None, "Extra SGLang server options (a mapping or JSON), each passed as --option value.", advanced=True
+    )
+    sglang_lora_backend: Literal["triton", "flashinfer"] = opt(
+        "triton", "Kernels SGLang runs LoRA adapters with.", advanced=True
     )

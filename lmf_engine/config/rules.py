@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterator
 
 from .groups import Config
+from .optimizer_extras import APOLLO_CLASSES, GALORE_CLASSES
 
 Problem = tuple[tuple[str, ...], str]
 Rule = Callable[[Config], Iterator[Problem]]
@@ -80,11 +81,21 @@ def stage_rules(c: Config) -> Iterator[Problem]:
 
 def method_rules(c: Config) -> Iterator[Problem]:
     m, f, t = c.model, c.finetuning, c.training
-    if m.adapter_name_or_path and f.finetuning_type != "lora":
-        yield ("adapter_name_or_path", "finetuning_type"), "adapters can only be loaded with finetuning_type: lora"
+    if m.adapter_name_or_path and f.finetuning_type not in ("lora", "oft"):
+        yield (
+            ("adapter_name_or_path", "finetuning_type"),
+            "adapters can only be loaded with finetuning_type: lora or oft",
+        )
+    if f.finetuning_type != "lora":
+        for key in ("loraplus_lr_ratio", "use_rslora", "use_dora", "pissa_init"):
+            if c.get(key) not in (None, False):
+                yield (key, "finetuning_type"), f"{key} is only for finetuning_type: lora"
     if m.quantization_bit is not None:
-        if f.finetuning_type != "lora":
-            yield ("quantization_bit", "finetuning_type"), "quantization needs finetuning_type: lora (QLoRA)"
+        if f.finetuning_type not in ("lora", "oft"):
+            yield (
+                ("quantization_bit", "finetuning_type"),
+                "quantization needs finetuning_type: lora (QLoRA) or oft (QOFT)",
+            )
         if f.pissa_init:
             yield ("pissa_init", "quantization_bit"), "PiSSA cannot be initialised on a quantized model"
         if m.resize_vocab:
@@ -95,6 +106,11 @@ def method_rules(c: Config) -> Iterator[Problem]:
             yield ("adapter_name_or_path", "quantization_bit"), "a quantized model takes one adapter; merge first"
     if t.do_train and m.quantization_device_map == "auto":
         yield ("quantization_device_map", "do_train"), "a device map cannot be used to train a quantized model"
+    if (t.fp8 or t.fp8_enable_fsdp_float8_all_gather) and m.quantization_bit is not None:
+        key = "fp8" if t.fp8 else "fp8_enable_fsdp_float8_all_gather"
+        yield (key, "quantization_bit"), "FP8 training cannot be used with quantization_bit; remove one of them"
+    if f.finetuning_type == "oft" and (f.oft_rank == 0) == (f.oft_block_size == 0):
+        yield ("oft_rank", "oft_block_size"), "OFT needs exactly one of oft_rank and oft_block_size above 0"
     if t.bf16 and t.fp16:
         yield ("bf16", "fp16"), "choose bf16 or fp16, not both"
     if f.pure_bf16 and (t.bf16 or t.fp16):
@@ -103,6 +119,85 @@ def method_rules(c: Config) -> Iterator[Problem]:
         yield ("infer_backend", "quantization_bit"), "vLLM cannot load bitsandbytes on-the-fly quantization"
     if m.infer_backend == "vllm" and m.adapter_name_or_path and len(_split(m.adapter_name_or_path)) != 1:
         yield ("infer_backend", "adapter_name_or_path"), "vLLM serves one adapter; merge the others first"
+    if m.infer_backend == "sglang":
+        if m.quantization_bit is not None:
+            yield ("infer_backend", "quantization_bit"), "SGLang cannot load bitsandbytes on-the-fly quantization"
+        if m.adapter_name_or_path and len(_split(m.adapter_name_or_path)) != 1:
+            yield ("infer_backend", "adapter_name_or_path"), "SGLang serves one adapter; merge the others first"
+        if t.do_train or t.do_predict:
+            yield (
+                ("infer_backend", "do_train" if t.do_train else "do_predict"),
+                "infer_backend: sglang serves chat and the API only; train and predict with huggingface",
+            )
 
 
-RULES: tuple[Rule, ...] = (data_rules, stage_rules, method_rules)
+SFT_LOSSES = ("use_dft_loss", "use_eaft_loss", "use_asft_loss")
+
+
+def sft_loss_rules(c: Config) -> Iterator[Problem]:
+    """DFT, EAFT and ASFT are losses of stage sft, one at a time; ASFT needs a model to compare with."""
+    f = c.finetuning
+    chosen = [key for key in SFT_LOSSES if c.get(key)]
+    for key in chosen:
+        if f.stage != "sft":
+            yield (key, "stage"), f"{key} is a loss of stage sft only (stage {f.stage} has its own loss)"
+    if len(chosen) > 1:
+        yield tuple(chosen), f"choose one of {', '.join(SFT_LOSSES)}, not {' and '.join(chosen)}"
+    if f.use_asft_loss and f.finetuning_type in ("lora", "oft") and not f.ref_model:
+        yield (
+            ("use_asft_loss", "ref_model"),
+            f"ASFT with finetuning_type {f.finetuning_type} needs ref_model (a frozen copy of the starting model is "
+            "made only for freeze and full tuning, as in LLaMA-Factory, where LoRA ASFT without ref_model fails)",
+        )
+
+
+def llama_pro_rules(c: Config) -> Iterator[Problem]:
+    """LLaMA Pro trains the expanded blocks: freeze tuning or adapters on them, counted by freeze_trainable_layers."""
+    f = c.finetuning
+    if not f.use_llama_pro:
+        return
+    if f.finetuning_type == "full":
+        yield ("use_llama_pro", "finetuning_type"), "use_llama_pro needs finetuning_type freeze, lora or oft, not full"
+    if f.freeze_trainable_layers <= 0:
+        yield (
+            ("freeze_trainable_layers", "use_llama_pro"),
+            "with use_llama_pro, freeze_trainable_layers is the number of expanded blocks and must be above 0",
+        )
+
+
+BLOCK_OPTIMIZERS = ("use_galore", "use_apollo", "use_badam")
+
+
+def optimizer_rules(c: Config) -> Iterator[Problem]:
+    """GaLore, APOLLO and BAdam (LLaMA-Factory's checks, and settings their packages would fail on)."""
+    f, t = c.finetuning, c.training
+    chosen = [key for key in BLOCK_OPTIMIZERS if c.get(key)]
+    if len(chosen) > 1:
+        yield tuple(chosen), f"choose one of use_galore, use_apollo and use_badam, not {' and '.join(chosen)}"
+    for key in chosen:
+        if f.finetuning_type == "lora":
+            yield (key, "finetuning_type"), f"{key} trains the model's own weights: use finetuning_type full or freeze"
+    for key, layerwise, optims in (
+        ("use_galore", "galore_layerwise", GALORE_CLASSES),
+        ("use_apollo", "apollo_layerwise", APOLLO_CLASSES),
+    ):
+        if not c.get(key):
+            continue
+        if t.optim not in optims:
+            yield (key, "optim"), f"{key} works with optim {', '.join(optims)}, not {t.optim}"
+        if t.deepspeed is not None:
+            yield (key, "deepspeed"), f"{key} cannot be used with DeepSpeed"
+        if c.get(layerwise) and t.gradient_accumulation_steps != 1:
+            yield (layerwise, "gradient_accumulation_steps"), f"{layerwise} needs gradient_accumulation_steps: 1"
+    if f.use_badam and f.badam_mode == "ratio":
+        if f.badam_update_ratio <= 1e-6:
+            yield ("badam_update_ratio", "badam_mode"), "BAdam ratio mode needs badam_update_ratio above 0"
+        if t.optim != "adamw_torch":
+            yield ("badam_mode", "optim"), f"BAdam ratio mode runs its own AdamW: set optim adamw_torch, not {t.optim}"
+    if f.use_badam and f.badam_mode == "layer":
+        for key in ("badam_switch_mode", "badam_switch_interval"):
+            if c.get(key) is None:
+                yield (key, "badam_mode"), f"BAdam layer mode needs {key}"
+
+
+RULES: tuple[Rule, ...] = (data_rules, stage_rules, method_rules, sft_loss_rules, llama_pro_rules, optimizer_rules)

@@ -91,6 +91,12 @@ class TrainingConfig:
     deepspeed: str | dict | None = opt(None, "DeepSpeed config: a JSON file path or a mapping.")
     fsdp: str | list[str] | None = opt(None, "FSDP options, e.g. 'full_shard auto_wrap'.", advanced=True)
     fsdp_config: str | dict | None = opt(None, "FSDP config: a JSON file path or a mapping.", advanced=True)
+    fsdp_transformer_layer_cls_to_wrap: str | None = opt(
+        None,
+        "FSDP: decoder layer class to wrap (transformers 4's key; passed on as fsdp_config's "
+        "transformer_layer_cls_to_wrap).",
+        advanced=True,
+    )
     num_processes: int | None = opt(
         None,
         "Training processes on this machine (default: one per visible GPU, or NPROC_PER_NODE). More than one, "
@@ -101,4 +107,37 @@ class TrainingConfig:
         None,
         "Config file of `accelerate launch` (made by `accelerate config`) that decides how the run starts.",
         advanced=True,
+    )
+    fp8: bool = opt(
+        False,
+        "FP8 mixed precision through accelerate (stages pt and sft; a GPU of compute capability 8.9+).",
+        advanced=True,
+    )
+    fp8_backend: Literal["auto", "torchao", "te", "msamp"] = opt(
+        "auto",
+        "FP8 back end: torchao (auto), NVIDIA Transformer Engine (te); msamp falls back to torchao.",
+        advanced=True,
+    )
+    fp8_enable_fsdp_float8_all_gather: bool = opt(
+        False, "FP8: all-gather FSDP2 weights in float8 (turns fp8 on; tensor-wise scaling).", advanced=True
+    )
+    ray_num_workers: int = opt(
+        1, "Ray (USE_RAY=1): training workers, one per GPU (or per CPU bundle with use_cpu).", ge=1, advanced=True
+    )
+    ray_init_kwargs: dict | str | None = opt(
+        None,
+        "Ray: arguments of ray.init, a mapping or JSON (e.g. address of an existing cluster; default: start one).",
+        advanced=True,
+    )
+    master_addr: str | None = opt(
+        None, "Ray: address of rank 0's rendezvous (default: the Ray head node).", advanced=True
+    )
+    master_port: int | None = opt(
+        None, "Ray: port of rank 0's rendezvous (default: a free port).", ge=1, le=65535, advanced=True
+    )
+    resources_per_worker: dict | str | None = opt(
+        None, "Ray: resources of each worker's bundle, a mapping or JSON (default: one GPU or one CPU).", advanced=True
+    )
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = opt(
+        "PACK", "Ray: how the workers' bundles are placed over the cluster's nodes.", advanced=True
     )

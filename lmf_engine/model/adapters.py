@@ -1,10 +1,12 @@
-"""Which parameters train: LoRA (and DoRA, rsLoRA, PiSSA), freeze tuning, or full tuning.
+"""Which parameters train: LoRA (and DoRA, rsLoRA, PiSSA), OFT, freeze tuning, or full tuning.
 
-Semantics are LLaMA-Factory 0.9.5's ``model/adapter.py``: ``lora_target: all`` is every linear layer except the
-output head; freeze tuning trains the last (or first) ``freeze_trainable_layers`` layers' ``freeze_trainable_modules``
-plus ``freeze_extra_modules``; trainable parameters are upcast to float32 unless ``pure_bf16`` (or DeepSpeed ZeRO-3
-without quantization). Earlier adapters in ``adapter_name_or_path`` are merged; the last one is trained further
-unless ``create_new_adapter``.
+Semantics are LLaMA-Factory 0.9.5's ``model/adapter.py``: ``lora_target: all`` is every linear layer except the output
+head; OFT (peft's ``OFTConfig``: ``oft_rank``, ``oft_block_size``, ``module_dropout``) goes on the same modules as LoRA
+would, ``lora_target``'s, since LLaMA-Factory never reads ``oft_target``; freeze tuning trains the last (or first)
+``freeze_trainable_layers`` layers' ``freeze_trainable_modules`` plus ``freeze_extra_modules``; trainable parameters
+are upcast to float32 unless ``pure_bf16`` or ``use_badam`` (or DeepSpeed ZeRO-3 without quantization). Earlier
+adapters in ``adapter_name_or_path`` are merged; the last one is trained further unless ``create_new_adapter``. With
+``use_llama_pro`` only the expanded blocks train (:mod:`.llama_pro`).
 """
 
 import json
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelLoadError
+from .llama_pro import expanded_layer_ids, expanded_modules
 from .tokenizer import split_tokens
 
 if TYPE_CHECKING:
@@ -126,7 +129,12 @@ def setup_freeze(model: Any, config: "Config") -> None:
     if not num_layers:
         raise ModelLoadError("finetuning_type: freeze tuning needs a model config with num_hidden_layers")
     count = config.get("freeze_trainable_layers")
-    layer_ids = range(max(0, num_layers - count), num_layers) if count > 0 else range(min(-count, num_layers))
+    if config.get("use_llama_pro"):
+        layer_ids = expanded_layer_ids(num_layers, count)
+    elif count > 0:
+        layer_ids = range(max(0, num_layers - count), num_layers)
+    else:
+        layer_ids = range(min(-count, num_layers))
     hidden_modules: set[str] = set()
     other_modules: set[str] = set()
     for name, _ in model.named_parameters():
@@ -157,16 +165,46 @@ def setup_freeze(model: Any, config: "Config") -> None:
     log.info("Trainable layers: %s", ",".join(trainable))
 
 
-def _lora_config(model: Any, config: "Config", resized_vocab: bool) -> Any:
-    from peft import LoraConfig, TaskType
-
+def _targets(model: Any, config: "Config", resized_vocab: bool) -> tuple[list[str], list[str] | None]:
+    """The modules that get adapter weights (``lora_target``) and those that train fully (``additional_target``)."""
     targets = split_tokens(config.get("lora_target"))
     targets = find_all_linear_modules(model) if targets == ["all"] else targets
+    if config.get("use_llama_pro"):
+        targets = expanded_modules(model, targets, config.get("freeze_trainable_layers"))
     extra = split_tokens(config.get("additional_target")) or None
     if resized_vocab and extra is None:
         embeddings = {model.get_input_embeddings(), model.get_output_embeddings()}
         extra = sorted({name.split(".")[-1] for name, module in model.named_modules() if module in embeddings})
         log.warning("The vocabulary was resized: %s train fully too.", ",".join(extra))
+    return targets, extra
+
+
+def oft_config(model: Any, config: "Config", resized_vocab: bool) -> Any:
+    """peft's ``OFTConfig`` for new OFT weights, as LLaMA-Factory builds it (targets from ``lora_target``)."""
+    from peft import OFTConfig, TaskType
+
+    targets, extra = _targets(model, config, resized_vocab)
+    if split_tokens(config.get("oft_target")) != split_tokens(config.get("lora_target")):
+        log.warning(
+            "oft_target (%s) is not used: OFT goes on lora_target's modules (%s), as in LLaMA-Factory 0.9.5.",
+            config.get("oft_target"),
+            config.get("lora_target"),
+        )
+    return OFTConfig(
+        task_type=TaskType.CAUSAL_LM,
+        inference_mode=False,
+        r=config.get("oft_rank"),
+        oft_block_size=config.get("oft_block_size"),
+        target_modules=targets,
+        module_dropout=config.get("module_dropout"),
+        modules_to_save=extra,
+    )
+
+
+def _lora_config(model: Any, config: "Config", resized_vocab: bool) -> Any:
+    from peft import LoraConfig, TaskType
+
+    targets, extra = _targets(model, config, resized_vocab)
     kwargs: dict[str, Any] = {}
     if config.get("pissa_init"):
         iters = config.get("pissa_iter")
@@ -186,7 +224,8 @@ def _lora_config(model: Any, config: "Config", resized_vocab: bool) -> Any:
 
 
 def setup_lora(model: Any, config: "Config", is_trainable: bool, resized_vocab: bool) -> Any:
-    """Merge/attach ``adapter_name_or_path``, then (training) add new LoRA weights unless one is resumed."""
+    """Merge/attach ``adapter_name_or_path``, then (training) add new LoRA or OFT weights (``finetuning_type``)
+    unless one is resumed. A loaded adapter may be of either kind: peft reads it from its ``adapter_config.json``."""
     from peft import get_peft_model
 
     paths = adapter_paths(config)
@@ -203,8 +242,9 @@ def setup_lora(model: Any, config: "Config", is_trainable: bool, resized_vocab: 
             model = _load_adapter(model, to_resume, config, is_trainable=is_trainable)
         log.info("Loaded adapter(s): %s", config.get("adapter_name_or_path"))
     if is_trainable and to_resume is None:
+        make_config = oft_config if config.get("finetuning_type") == "oft" else _lora_config
         try:
-            model = get_peft_model(model, _lora_config(model, config, resized_vocab))
+            model = get_peft_model(model, make_config(model, config, resized_vocab))
         except ValueError as exc:
             raise ModelLoadError(f"lora_target: {exc}") from None
     return model
@@ -229,16 +269,17 @@ def init_adapter(model: Any, config: "Config", is_trainable: bool, resized_vocab
     method = config.get("finetuning_type")
     quantized = getattr(model, "quantization_method", None) is not None
     if is_trainable and quantized:
-        if method != "lora":
-            raise ModelLoadError(f"finetuning_type: a quantized model trains with lora only, not {method}")
+        if method not in ("lora", "oft"):
+            raise ModelLoadError(f"finetuning_type: a quantized model trains with lora or oft only, not {method}")
         if config.get("pissa_init"):
             raise ModelLoadError("pissa_init: PiSSA cannot initialise adapters of a quantized model")
     upcast = (
         is_trainable
         and not config.get("pure_bf16")
+        and not config.get("use_badam")
         and not (config.get("quantization_bit") is None and is_deepspeed_zero3_enabled())
     )
-    if method == "lora":
+    if method in ("lora", "oft"):
         model = setup_lora(model, config, is_trainable, resized_vocab)
     elif is_trainable and method == "freeze":
         setup_freeze(model, config)

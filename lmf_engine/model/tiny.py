@@ -106,12 +106,14 @@ def build_tiny_model(
     vocab_size: int = 512,
     seed: int = 0,
     corpus: Iterable[str] | None = None,
+    tie_word_embeddings: bool = True,
 ) -> Path:
     """Train a tokenizer, build a 2-layer model with random weights and save both to ``out_dir``.
 
     ``vocab_size`` is the size of the whole vocabulary, special and added tokens included (at least 300, so that
     the 256 byte tokens and a few merges fit); the model's embedding has that many rows even where the corpus is
-    too small to learn that many merges. Returns ``out_dir``. Takes a second or two on a CPU.
+    too small to learn that many merges. ``tie_word_embeddings=False`` gives the output head its own weights.
+    Returns ``out_dir``. Takes a second or two on a CPU.
     """
     import torch
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -172,7 +174,7 @@ def build_tiny_model(
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
         "max_position_embeddings": 2048,
-        "tie_word_embeddings": True,
+        "tie_word_embeddings": tie_word_embeddings,
         "bos_token_id": endoftext_id,
         "eos_token_id": im_end_id,
         "pad_token_id": endoftext_id,

@@ -84,4 +84,12 @@ def lora_request_args(config: "Config") -> tuple[str, int, str] | None:
             "adapter_name_or_path: vLLM serves one LoRA adapter per request; merge the others into the base model "
             "first (lmf-engine export) or use infer_backend: huggingface"
         )
+    from lmf_engine.model.adapters import read_adapter_config
+
+    kind = (read_adapter_config(paths[0], config.get("adapter_folder")) or {}).get("peft_type", "LORA")
+    if kind != "LORA":
+        raise VllmSetupError(
+            f"adapter_name_or_path: vLLM serves LoRA adapters only, and {paths[0]!r} is {kind}; merge it into the "
+            "base model first (lmf-engine export) or use infer_backend: huggingface"
+        )
     return LORA_NAME, 1, paths[0]

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from lmf_engine.model.settings import uses_accelerator
 
+from .swanlab_logging import integrations
+
 if TYPE_CHECKING:
     from transformers import Seq2SeqTrainingArguments
 
@@ -41,6 +43,18 @@ def _parse_json(key: str, value: Any) -> Any:
         raise ValueError(f"{key}: {value!r} is not valid JSON") from None
 
 
+def fsdp_config_with_layer(fsdp_config: str | dict[str, Any] | None, layer: str) -> str | dict[str, Any]:
+    """``fsdp_config`` with ``transformer_layer_cls_to_wrap`` set from the top-level key (a file path is read)."""
+    if isinstance(fsdp_config, str):
+        try:
+            fsdp_config = json.loads(Path(fsdp_config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"fsdp_config: cannot read {fsdp_config!r} as JSON ({exc})") from None
+    merged = dict(fsdp_config or {})
+    merged.setdefault("transformer_layer_cls_to_wrap", [name.strip() for name in layer.split(",") if name.strip()])
+    return merged
+
+
 def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
@@ -58,6 +72,10 @@ def training_arguments(config: "Config", run_dir: Path, **overrides: Any) -> "Se
     }
     for key in JSON_KEYS:
         values[key] = _parse_json(key, values.get(key))
+    if training.fsdp_transformer_layer_cls_to_wrap:
+        values["fsdp_config"] = fsdp_config_with_layer(
+            values.get("fsdp_config"), training.fsdp_transformer_layer_cls_to_wrap
+        )
     values["output_dir"] = str(run_dir)
     if training.warmup_ratio and not training.warmup_steps:
         values["warmup_steps"] = training.warmup_ratio
@@ -70,6 +88,8 @@ def training_arguments(config: "Config", run_dir: Path, **overrides: Any) -> "Se
     values["generation_max_length"] = training.generation_max_length or config.get("cutoff_len")
     values["generation_num_beams"] = config.get("eval_num_beams") or training.generation_num_beams
     values["remove_unused_columns"] = False
+    if config.get("use_swanlab"):
+        values["report_to"] = integrations(config) or "none"
     if config.get("finetuning_type") == "lora":
         values["label_names"] = ["labels"]
         if world_size() > 1 and training.ddp_find_unused_parameters is None:

@@ -45,8 +45,8 @@ class StageContext:
             self.events.emit("log", message=message, phase="data")
 
     def callbacks(self) -> list[Any]:
-        """The run callback, plus the background encoder's progress, PiSSA conversion and early stopping when the
-        run has them."""
+        """The run callback, plus the background encoder's progress, PiSSA conversion, early stopping and SwanLab
+        logging when the run has them."""
         from transformers import EarlyStoppingCallback
 
         from .callbacks import PissaConvertCallback, RunCallback
@@ -60,6 +60,10 @@ class StageContext:
             callbacks.append(PissaConvertCallback())
         if self.config.get("early_stopping_steps") is not None:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=self.config.get("early_stopping_steps")))
+        if self.config.get("use_swanlab"):
+            from .swanlab_logging import swanlab_callback
+
+            callbacks.append(swanlab_callback(self.config))
         return callbacks
 
 

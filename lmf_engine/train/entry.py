@@ -25,10 +25,15 @@ from lmf_engine.runs.record import (
     write_run,
 )
 
+from .fp8 import check_fp8
 from .signals import StopRequest, StopRequested
 from .stages import STAGES
+from .swanlab_logging import check_swanlab
 
 log = logging.getLogger(__name__)
+
+LAUNCHER_VARIABLE = "LMF_LAUNCHER"
+"""Set to ``ray`` in the environment of a Ray driver's training workers."""
 
 OOM_ADVICE = (
     "lower per_device_train_batch_size or cutoff_len (raise gradient_accumulation_steps to keep the batch), keep "
@@ -41,8 +46,11 @@ KNOWN_ERRORS = (
     "ModelLoadError",
     "ResumeError",
     "NonFiniteLossError",
+    "OptimizerPackageMissing",
     "VllmMissing",
     "VllmSetupError",
+    "Fp8Error",
+    "SwanLabMissing",
 )
 """Errors whose message already says what to change; others are prefixed with their type."""
 
@@ -95,6 +103,17 @@ def _read_record(run_dir: Path) -> RunRecord | None:
         return None
 
 
+def _own_process() -> dict[str, int]:
+    """The process fields rank 0 records: its group (a stop signals it) and, alone, its pid. A Ray worker records
+    neither: the launcher recorded the Ray driver, which passes a stop on to the workers."""
+    if os.environ.get(LAUNCHER_VARIABLE) == "ray":
+        return {}
+    own = {"pgid": os.getpgid(0)}
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        own["pid"] = os.getpid()
+    return own
+
+
 def _setup_logging(main_process: bool) -> None:
     level = logging.INFO if main_process else logging.WARNING
     logging.basicConfig(
@@ -120,12 +139,17 @@ def run_stage(
     from lmf_engine.config import load_config
 
     config = load_config(run_dir / CONFIG_FILE)
+    check_fp8(config)
+    check_swanlab(config)
     config.training.output_dir = str(run_dir)
     if checkpoint:
         config.training.resume_from_checkpoint = checkpoint
     stage = config.finetuning.stage
     if stage not in STAGES:
         raise ValueError(f"stage: {stage!r} cannot be trained by this version; choose one of {', '.join(STAGES)}")
+    from lmf_engine.config.optimizer_extras import require_optimizer_packages
+
+    require_optimizer_packages(config)
     from transformers import set_seed
 
     from .args import resume_checkpoint
@@ -185,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if main_process:
         from lmf_engine.monitor.recorder import start_run_recorder
 
-        pid = {"pid": os.getpid()} if int(os.environ.get("WORLD_SIZE", "1")) == 1 else {}
-        update_run(run_dir, state="running", pgid=os.getpgid(0), error=None, exit_code=None, ended_at=None, **pid)
+        update_run(run_dir, state="running", error=None, exit_code=None, ended_at=None, **_own_process())
         recorder = start_run_recorder(run_dir)
     error = None
     try:

@@ -53,6 +53,8 @@ def run(ctx: StageContext) -> None:
     from .args import training_arguments
     from .collators import SFTCollator
     from .predict import predict_in_parts
+    from .preference import create_ref_model
+    from .sft_losses import chosen_loss
     from .sft_trainer import ComputeAccuracy, ComputeSimilarity, SFTTrainer, argmax_logits
 
     config = ctx.config
@@ -64,6 +66,7 @@ def run(ctx: StageContext) -> None:
         return
     tokenizer = data.tokenizer
     model = load_model(config, tokenizer, is_trainable=args.do_train)
+    ref_model = create_ref_model(config) if chosen_loss(config) == "asft" else None
     collator = SFTCollator(
         tokenizer=tokenizer,
         pad_to_multiple_of=8 if args.do_train else None,
@@ -86,6 +89,7 @@ def run(ctx: StageContext) -> None:
         callbacks=ctx.callbacks(),
         lmf_config=config,
         gen_kwargs=gen_kwargs,
+        ref_model=ref_model,
         **trainer_datasets(data),
         **metrics_kwargs,
     )

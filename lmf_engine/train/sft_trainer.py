@@ -11,6 +11,8 @@ from transformers import Seq2SeqTrainer
 
 from lmf_engine.data.processors import IGNORE_INDEX
 
+from .preference import prepare_ref_model
+from .sft_losses import chosen_loss, compute_loss_func
 from .trainer import WorkbenchTrainerMixin
 
 PREDICTIONS_FILE = "generated_predictions.jsonl"
@@ -77,12 +79,38 @@ class ComputeSimilarity:
 
 
 class SFTTrainer(WorkbenchTrainerMixin, Seq2SeqTrainer):
-    """See the module docstring. ``gen_kwargs`` are used by evaluation during training too."""
+    """See the module docstring. ``gen_kwargs`` are used by evaluation during training too.
 
-    def __init__(self, *args: Any, gen_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    The loss is the model's cross-entropy, or DFT/EAFT/ASFT (:mod:`.sft_losses`) as the config asks; ASFT compares
+    with ``ref_model``'s logits.
+    """
+
+    def __init__(
+        self, *args: Any, gen_kwargs: dict[str, Any] | None = None, ref_model: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if gen_kwargs is not None:
             self._gen_kwargs = gen_kwargs
+        if chosen_loss(self.lmf_config) is not None:
+            self.compute_loss_func = compute_loss_func(self.lmf_config)
+        self.ref_model = prepare_ref_model(self, ref_model)
+        if chosen_loss(self.lmf_config) == "asft" and self.ref_model is None:
+            raise ValueError("use_asft_loss: ASFT needs a reference model")
+
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
+        if self.ref_model is None:
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
+        with torch.no_grad():
+            ref_logits = self.ref_model(
+                input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask")
+            ).logits
+        outputs = model(**{key: value for key, value in inputs.items() if key != "labels"})
+        loss = self.compute_loss_func(outputs, inputs["labels"], ref_logits)
+        return (loss, outputs) if return_outputs else loss
 
     def prediction_step(
         self,

@@ -1,5 +1,6 @@
-"""What every stage's trainer adds to transformers/trl trainers: LoRA+ optimizer, the warmup-stable-decay defaults,
-``disable_shuffling``, and failing fast on a non-finite loss.
+"""What every stage's trainer adds to transformers/trl trainers: LoRA+ and LLaMA-Factory's other optimizers
+(:mod:`.optimizers`: GaLore, APOLLO, BAdam, Adam-mini, Muon), the warmup-stable-decay defaults,
+``disable_shuffling``, FP8 mixed precision for its accelerator (:mod:`.fp8`), and failing fast on a non-finite loss.
 
 Mix :class:`WorkbenchTrainerMixin` in before the trainer class (``class T(WorkbenchTrainerMixin, Trainer)``) and
 pass ``lmf_config=config``.
@@ -50,8 +51,21 @@ class WorkbenchTrainerMixin:
     def __init__(self, *args: Any, lmf_config: "Config", **kwargs: Any) -> None:
         self.lmf_config = lmf_config
         super().__init__(*args, **kwargs)
+        if lmf_config.get("use_badam"):
+            from .optimizers import setup_badam
+
+            setup_badam(self)
+
+    def _build_accelerator_args(self, **kwargs: Any) -> dict[str, Any]:
+        from .fp8 import fp8_accelerator_args
+
+        return fp8_accelerator_args(self.lmf_config, super()._build_accelerator_args(**kwargs))
 
     def create_optimizer(self, *args: Any, **kwargs: Any) -> "torch.optim.Optimizer":
+        if self.optimizer is None:
+            from .optimizers import custom_optimizer
+
+            self.optimizer = custom_optimizer(self.model, self.args, self.lmf_config)
         if self.optimizer is None and self.lmf_config.get("loraplus_lr_ratio") is not None:
             from transformers import Trainer
 
@@ -69,6 +83,9 @@ class WorkbenchTrainerMixin:
             kwargs.setdefault("num_stable_steps", remaining // 3)
             kwargs.setdefault("num_decay_steps", remaining - remaining // 3)
             self.args.lr_scheduler_kwargs = kwargs
+        from .optimizers import attach_layerwise_schedulers
+
+        attach_layerwise_schedulers(self.optimizer if optimizer is None else optimizer, self.args, num_training_steps)
         return super().create_scheduler(num_training_steps, optimizer)
 
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> Any:

@@ -83,17 +83,18 @@ def test_unknown_key_without_suggestion(tmp_path: Path) -> None:
 
 
 def test_known_unsupported_key_is_named(tmp_path: Path) -> None:
-    _, issues = check_config(write(tmp_path, "use_galore: true\nimage_max_pixels: 100\n"))
-    assert [i.key for i in issues] == ["use_galore", "image_max_pixels"]
-    assert "optimizer is not supported" in issues[0].message
+    _, issues = check_config(write(tmp_path, "use_unsloth: true\nimage_max_pixels: 100\n"))
+    assert [i.key for i in issues] == ["use_unsloth", "image_max_pixels"]
+    assert "key that lmf workbench does not support yet" in issues[0].message
     assert "multimodal" in issues[1].message
     assert all("unknown" not in i.message for i in issues)
 
 
 def test_unsupported_value_is_explained(tmp_path: Path) -> None:
-    _, issues = check_config(write(tmp_path, "finetuning_type: oft\n"))
+    _, issues = check_config(write(tmp_path, "infer_backend: ktransformers\n"))
     assert messages(issues) == [
-        f"{tmp_path / 'c.yaml'}:1: finetuning_type='oft': OFT is not supported yet; use lora, freeze or full"
+        f"{tmp_path / 'c.yaml'}:1: infer_backend='ktransformers': the KTransformers back end is not supported yet; "
+        "use huggingface, vllm or sglang"
     ]
 
 
@@ -103,7 +104,7 @@ def test_unsupported_value_is_explained(tmp_path: Path) -> None:
         ("lora_rank: eight", "lora_rank='eight': expected an integer"),
         ("lora_rank: 0", "lora_rank=0: must be >= 1"),
         ("lora_dropout: 1.5", "lora_dropout=1.5: must be >= 0 and < 1"),
-        ("finetuning_type: lorra", "finetuning_type='lorra': expected one of lora, freeze, full"),
+        ("finetuning_type: lorra", "finetuning_type='lorra': expected one of lora, oft, freeze, full"),
         ("stage: dpo2", "stage='dpo2': expected one of pt, sft, rm, ppo, dpo, kto"),
         ("bf16: maybe", "bf16='maybe': expected true or false"),
         ("learning_rate: fast", "learning_rate='fast': expected a number"),
@@ -191,7 +192,7 @@ def test_yaml11_booleans_map_back_to_choice_words(tmp_path: Path) -> None:
     assert config.training.eval_strategy == "no"
     assert config.training.save_strategy == "no"
     _, issues = check_config(write(tmp_path, "finetuning_type: yes\n"))
-    assert issues[0].message == "expected one of lora, freeze, full"
+    assert issues[0].message == "expected one of lora, oft, freeze, full"
 
 
 @pytest.mark.parametrize(

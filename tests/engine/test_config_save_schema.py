@@ -117,7 +117,7 @@ def test_schema_describes_every_field() -> None:
     schema = config_schema()
     props = schema["properties"]
     assert list(props) == [i.name for i in all_fields()]
-    assert props["finetuning_type"]["enum"] == ["lora", "freeze", "full"]
+    assert props["finetuning_type"]["enum"] == ["lora", "oft", "freeze", "full"]
     assert props["lora_rank"] == {
         "type": "integer", "description": "LoRA rank.", "default": 8, "minimum": 1,
         "x-group": "finetuning", "x-advanced": False,
@@ -126,7 +126,7 @@ def test_schema_describes_every_field() -> None:
     assert props["lora_dropout"]["exclusiveMaximum"] == 1
     assert props["report_to"]["type"] == ["string", "array"]
     assert set(schema["x-groups"]) == {"model", "data", "finetuning", "training", "generating", "evaluation", "export"}
-    assert "use_galore" in schema["x-known-unsupported"]
+    assert "use_unsloth" in schema["x-known-unsupported"]
     for name, prop in props.items():
         assert prop["description"], name
         assert prop["x-group"] == field_index()[name].group

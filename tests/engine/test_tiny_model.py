@@ -92,6 +92,20 @@ def test_llama_with_own_corpus_and_vocab_size(tmp_path: Path) -> None:
     assert output.shape[1] <= 2 + len(tokenizer("one two")["input_ids"])
 
 
+def test_untied_model_has_its_own_output_head(tmp_path: Path) -> None:
+    """``lmf-engine demo model --untied``: what BAdam's ratio mode needs (a separate lm_head weight)."""
+    from typer.testing import CliRunner
+
+    from lmf_engine.cli.main import app
+
+    result = CliRunner().invoke(app, ["demo", "model", str(tmp_path / "untied"), "--untied"])
+    assert result.exit_code == 0, result.output
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "untied")
+    assert model.config.tie_word_embeddings is False
+    names = [name for name, _ in model.named_parameters()]
+    assert "lm_head.weight" in names and "model.embed_tokens.weight" in names
+
+
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="vocab_size=100"):
         build_tiny_model(tmp_path / "small", vocab_size=100)

@@ -27,7 +27,7 @@ finetuning_type: lora
 lora_rank: 8
 learning_rate: 1.0e-4
 report_to: none  # choices: [none, wandb, tensorboard, swanlab, mlflow]
-use_galore: true
+use_unsloth: true
 """
 
 
@@ -106,7 +106,7 @@ async def test_help_beside_the_focused_field(make_app: Callable[..., WorkbenchAp
         assert "type int" in help_text and "default 8" in help_text and "range >= 1" in help_text
         row(screen, "finetuning_type").query_one(Select).focus()
         await pilot.pause()
-        assert "one of lora, freeze, full" in text_of(screen, "#help")
+        assert "one of lora, oft, freeze, full" in text_of(screen, "#help")
 
 
 async def test_live_validation_preview_and_diff(make_app: Callable[..., WorkbenchApp]) -> None:
@@ -207,7 +207,7 @@ async def test_open_llamafactory_yaml_with_unsupported_keys(
     example = tmp_path / "qwen3_lora_sft.yaml"
     if LF_EXAMPLE.is_file():
         shutil.copy(LF_EXAMPLE, example)
-        example.write_text(example.read_text() + "use_galore: true\n")
+        example.write_text(example.read_text() + "use_unsloth: true\n")
     else:
         example.write_text(LF_TEXT)
     app = make_app()
@@ -221,15 +221,15 @@ async def test_open_llamafactory_yaml_with_unsupported_keys(
         assert screen.doc.path == example
         assert row(screen, "model_name_or_path").query_one(Input).value == "Qwen/Qwen3-4B-Instruct-2507"
         issues = text_of(screen, "#issues-text")
-        assert "use_galore" in issues and "this optimizer is not supported yet" in issues
+        assert "use_unsloth" in issues and "key that lmf workbench does not support yet" in issues
         await show_group(screen, pilot, "other")
-        galore = row(screen, "use_galore")
-        assert galore.has_class("-invalid")
-        galore.query_one(Input).value = ""
+        unsupported = row(screen, "use_unsloth")
+        assert unsupported.has_class("-invalid")
+        unsupported.query_one(Input).value = ""
         await pilot.pause(0.3)
         assert "No problems" in text_of(screen, "#issues-text")
         diff = text_of(screen, "#diff-text")
-        assert "-use_galore: true" in diff
+        assert "-use_unsloth: true" in diff
         assert "# choices: [none, wandb" in text_of(screen, "#yaml-text")
 
 

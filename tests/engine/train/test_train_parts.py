@@ -84,6 +84,21 @@ def test_training_arguments_on_the_cpu(tmp_path: Path) -> None:
     assert args.neftune_noise_alpha == 5 and args.lr_scheduler_kwargs == {"a": 1}
 
 
+def test_the_top_level_fsdp_layer_key_goes_into_fsdp_config(tmp_path: Path) -> None:
+    """LLaMA-Factory's fp8 FSDP example sets transformers 4's ``fsdp_transformer_layer_cls_to_wrap``."""
+    from lmf_engine.train.args import fsdp_config_with_layer
+
+    wrap = "transformer_layer_cls_to_wrap"
+    assert fsdp_config_with_layer(None, "LlamaDecoderLayer") == {wrap: ["LlamaDecoderLayer"]}
+    given = {wrap: ["Qwen2DecoderLayer"], "activation_checkpointing": True}
+    assert fsdp_config_with_layer(given, "LlamaDecoderLayer") == given
+    file = tmp_path / "fsdp.json"
+    file.write_text('{"min_num_params": 0}')
+    assert fsdp_config_with_layer(str(file), "A, B") == {"min_num_params": 0, wrap: ["A", "B"]}
+    with pytest.raises(ValueError, match=r"^fsdp_config: cannot read '.*missing.json' as JSON"):
+        fsdp_config_with_layer(str(tmp_path / "missing.json"), "A")
+
+
 def _checkpoint(run_dir: Path, step: int) -> Path:
     folder = run_dir / f"checkpoint-{step}"
     folder.mkdir(parents=True)
