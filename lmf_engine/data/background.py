@@ -53,6 +53,8 @@ def encode_shard(split: LazyRows, shard: int) -> BadRowReport:
 
 
 def _run(splits: list[LazyRows], done: Any, bad: Any, fail: bool) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):  # not the trainer's stop handlers (forked with it): just end
+        signal.signal(signum, signal.SIG_DFL)
     _die_with_parent()
     os.nice(NICE)
     os.environ[PARALLELISM_ENV] = "false"

@@ -15,8 +15,11 @@ row in order). :func:`lazy_blocker` says which applies.
 """
 
 import logging
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .background import BackgroundEncoder
@@ -94,11 +97,24 @@ GROUP_BY_LENGTH = (
 )
 
 
-def _store(folder: Any, name: str, plan: SplitPlan, overwrite: bool) -> ShardStore:
+def _discard(store: Path) -> None:
+    """Remove an old store that other processes may be reading or removing too: it is renamed away first (atomic, so
+    one process moves it and the others find nothing), then deleted."""
     import shutil
 
-    if overwrite and (folder / name).exists():
-        shutil.rmtree(folder / name)
+    stale = store.with_name(f"{store.name}.stale-{os.getpid()}-{time.time_ns()}")
+    try:
+        store.rename(stale)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def _store(folder: Path, name: str, plan: SplitPlan, overwrite: bool) -> ShardStore:
+    """The split's shard store; ``overwrite_cache`` discards the old one, in rank 0 alone (other ranks of the run
+    start after it, or beside it under Ray, and must not discard what it has begun to write)."""
+    if overwrite and int(os.environ.get("RANK", "0")) == 0:
+        _discard(folder / name)
     return ShardStore(folder / name, len(plan), SHARD_ROWS)
 
 

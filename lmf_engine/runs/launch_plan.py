@@ -3,10 +3,13 @@
 A single process on one device runs ``python -m lmf_engine.train RUN_DIR``. Several processes, several machines, an
 accelerate config file, DeepSpeed or FSDP go through ``accelerate launch``. LLaMA-Factory's launcher variables are
 honoured too: ``FORCE_TORCHRUN``, ``NPROC_PER_NODE``, ``NNODES``, ``NODE_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``.
+With ``USE_RAY=1`` (LLaMA-Factory's switch) the child is the Ray driver (``lmf_engine.train.ray_launch``), which runs
+``ray_num_workers`` training workers on a Ray cluster.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import sys
@@ -15,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmf_engine.config import Config
+from lmf_engine.config.optimizer_extras import missing_optimizer_package
 
 ENTRY_MODULE = "lmf_engine.train"
 ACCELERATE_MODULE = "accelerate.commands.launch"
+RAY_MODULE = "lmf_engine.train.ray_launch"
+RAY_MISSING = "USE_RAY=1 needs the ray package: pip install 'lmf-workbench[ray]'"
 
 
 class LaunchError(ValueError):
@@ -32,6 +38,9 @@ class LaunchPlan:
     num_processes: int = 1
     num_machines: int = 1
     uses_accelerate: bool = False
+    signal_group: bool = True
+    """Whether a stop signals the child's whole process group; a Ray driver's group holds the local cluster it
+    started, so it alone is signalled (and passes the stop on to its workers)."""
 
 
 def env_enabled(environ: Mapping[str, str], name: str) -> bool:
@@ -102,9 +111,16 @@ def plan_launch(
     run continues from ``checkpoint`` when given, else from the newest checkpoint."""
     environ = os.environ if environ is None else environ
     training = config.training
+    missing = missing_optimizer_package(config)
+    if missing is not None:
+        raise LaunchError(missing)
     entry = ["-m", entry_module, str(run_dir)]
     if resume:
         entry += ["--resume", str(checkpoint)] if checkpoint is not None else ["--resume"]
+    if env_enabled(environ, "USE_RAY"):
+        if importlib.util.find_spec("ray") is None:
+            raise LaunchError(RAY_MISSING)
+        return LaunchPlan([python, "-m", RAY_MODULE, *entry[2:]], training.ray_num_workers, signal_group=False)
     force = env_enabled(environ, "FORCE_TORCHRUN")
     machines = _env_int(environ, "NNODES", 1, 1)
     if training.num_processes is not None:

@@ -286,5 +286,5 @@ def start_run(
         pgid = os.getpgid(process.pid)
     except ProcessLookupError:
         pgid = process.pid
-    record = update_run(target, pid=process.pid, pgid=pgid)
+    record = update_run(target, pid=process.pid, pgid=pgid if plan.signal_group else None)
     return LaunchedRun(target, record, process, plan)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .events import EVENTS_FILE, follow_events, read_events
+from .launch_plan import RAY_MODULE
 from .launcher import RUNS_FOLDER, LaunchedRun, start_run
 from .liveness import check_lost, on_this_host, record_alive, tail_lines
 from .record import CONFIG_FILE, RUN_FILE, TRAINER_LOG_FILE, RunRecord, RunRecordError, read_run, update_run
@@ -210,6 +211,8 @@ def resume_run(
         raise RunStateError(f"{checkpoint} is not a checkpoint folder of run {info.name!r}")
     config = load_config(info.path / CONFIG_FILE)
     kwargs: dict[str, Any] = {"entry_module": entry_module} if entry_module else {}
+    if RAY_MODULE in (record.command or []):
+        kwargs["environ"] = {**os.environ, "USE_RAY": "1"}  # a Ray run resumes on Ray
     return start_run(
         config, run_dir=info.path, resume=True, checkpoint=checkpoint, workspace=workspace or record.cwd, **kwargs
     )

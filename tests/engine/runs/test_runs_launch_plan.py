@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lmf_engine.config import load_config
-from lmf_engine.runs.launch_plan import ACCELERATE_MODULE, LaunchError, plan_launch, visible_gpu_count
+from lmf_engine.runs.launch_plan import ACCELERATE_MODULE, RAY_MODULE, LaunchError, plan_launch, visible_gpu_count
 
 RUN = Path("/ws/runs/demo")
 
@@ -114,3 +114,20 @@ def test_two_cpu_processes_really_start_two(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == ["rank0", "rank1"]
     assert (out / "rank1").read_text() == "2 gloo"
+
+
+def test_use_ray_starts_the_ray_driver_which_alone_gets_the_stop_signal() -> None:
+    pytest.importorskip("ray")
+    launch = plan({"ray_num_workers": 3, "num_processes": 2}, {"USE_RAY": "1"}, gpus=4, resume=True)
+    assert launch.argv == [sys.executable, "-m", RAY_MODULE, str(RUN), "--resume"]
+    assert launch.num_processes == 3 and not launch.uses_accelerate and not launch.signal_group
+    assert plan(environ={"USE_RAY": "0"}).signal_group
+
+
+def test_use_ray_without_ray_installed_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    with pytest.raises(LaunchError, match=r"^USE_RAY=1 needs the ray package: pip install 'lmf-workbench\[ray\]'$"):
+        plan(environ={"USE_RAY": "true"})
