@@ -1,5 +1,6 @@
 """``lmf-engine chat`` as a user runs it: help without torch, clear errors, a streamed answer stopped by Ctrl-C."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -57,6 +58,9 @@ def test_config_problems_and_a_missing_vllm_exit_2(tmp_path: Path, tiny_model_di
         assert missing.returncode == 2 and "pip install 'lmf-workbench[vllm]'" in missing.stderr
 
 
+ANSWER_END = re.compile(rb"\[\d+ tokens[^\]]*, \w+\]")
+
+
 @pytest.mark.slow
 def test_a_session_with_ctrl_c_in_the_middle_of_an_answer(tmp_path: Path, tiny_model_dir: Path) -> None:
     config = tmp_path / "chat.yaml"
@@ -91,7 +95,8 @@ def test_a_session_with_ctrl_c_in_the_middle_of_an_answer(tmp_path: Path, tiny_m
             start = len(output)
             wait_for(lambda start=start: len(output) > start + 40)
             process.send_signal(signal.SIGINT)
-            wait_for(lambda start=start: b"cancelled]" in output[start:] or b"Ctrl-D to leave)" in output[start:])
+            # the answer ends (cancelled, or it ended as the signal came: its figures line), or the prompt got it
+            wait_for(lambda start=start: ANSWER_END.search(output[start:]) or b"Ctrl-D to leave)" in output[start:])
             if b"cancelled]" in output[start:]:
                 break
         wait_for(lambda: b"cancelled]" in output)
