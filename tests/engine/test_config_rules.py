@@ -61,6 +61,28 @@ CASES = [
     ("pure_bf16: true\nbf16: true", "pure_bf16", "replaces mixed precision"),
     ("infer_backend: vllm\nquantization_bit: 4", "infer_backend", "bitsandbytes"),
     ("predict_with_generate: true\ncompute_accuracy: true", "predict_with_generate", "compute_accuracy"),
+    # the optimizers (LLaMA-Factory's rules, and settings it or the package would crash on)
+    ("use_galore: true", "use_galore", "use finetuning_type full or freeze"),
+    ("finetuning_type: full\nuse_galore: true\nuse_badam: true", "use_galore", "not use_galore and use_badam"),
+    ("finetuning_type: full\nuse_galore: true\noptim: adamw_torch_fused", "use_galore", "works with optim"),
+    ("finetuning_type: full\nuse_apollo: true\noptim: adafactor", "use_apollo", "works with optim adamw_torch"),
+    ("finetuning_type: full\nuse_galore: true\ndeepspeed: ds.json", "use_galore", "cannot be used with DeepSpeed"),
+    (
+        "finetuning_type: full\nuse_apollo: true\napollo_layerwise: true\ngradient_accumulation_steps: 4",
+        "apollo_layerwise",
+        "needs gradient_accumulation_steps: 1",
+    ),
+    (
+        "finetuning_type: full\nuse_badam: true\nbadam_mode: ratio\nbadam_update_ratio: 0",
+        "badam_update_ratio",
+        "above 0",
+    ),
+    (
+        "finetuning_type: full\nuse_badam: true\nbadam_mode: ratio\noptim: adafactor",
+        "badam_mode",
+        "set optim adamw_torch",
+    ),
+    ("finetuning_type: full\nuse_badam: true\nbadam_switch_mode: null", "badam_switch_mode", "layer mode needs"),
 ]
 
 

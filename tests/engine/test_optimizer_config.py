@@ -43,41 +43,6 @@ def test_llamafactory_example_settings_validate(tmp_path: Path) -> None:
         assert issues == [], text
 
 
-RULE_CASES = [
-    ("use_galore: true", "use_galore", "use finetuning_type full or freeze"),
-    ("finetuning_type: full\nuse_galore: true\nuse_badam: true", "use_galore", "not use_galore and use_badam"),
-    ("finetuning_type: full\nuse_galore: true\noptim: adamw_torch_fused", "use_galore", "works with optim"),
-    ("finetuning_type: full\nuse_apollo: true\noptim: adafactor", "use_apollo", "works with optim adamw_torch"),
-    ("finetuning_type: full\nuse_galore: true\ndeepspeed: ds.json", "use_galore", "cannot be used with DeepSpeed"),
-    (
-        "finetuning_type: full\nuse_apollo: true\napollo_layerwise: true\ngradient_accumulation_steps: 4",
-        "apollo_layerwise",
-        "needs gradient_accumulation_steps: 1",
-    ),
-    (
-        "finetuning_type: full\nuse_badam: true\nbadam_mode: ratio\nbadam_update_ratio: 0",
-        "badam_update_ratio",
-        "above 0",
-    ),
-    (
-        "finetuning_type: full\nuse_badam: true\nbadam_mode: ratio\noptim: adafactor",
-        "badam_mode",
-        "set optim adamw_torch",
-    ),
-    ("finetuning_type: full\nuse_badam: true\nbadam_switch_mode: null", "badam_switch_mode", "layer mode needs"),
-]
-
-
-@pytest.mark.parametrize(("text", "key", "message"), RULE_CASES, ids=[c[1] + ":" + c[2][:24] for c in RULE_CASES])
-def test_rule(tmp_path: Path, text: str, key: str, message: str) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text(text + "\n")
-    _, issues = check_config(path)
-    assert len(issues) == 1, [str(i) for i in issues]
-    assert issues[0].key == key
-    assert message in issues[0].message
-
-
 def test_optimizers_that_llamafactory_combines_are_accepted(tmp_path: Path) -> None:
     """LLaMA-Factory lets Adam-mini and Muon go with LoRA (LoRA+ first) and with each other (Adam-mini first)."""
     path = tmp_path / "c.yaml"
