@@ -1,13 +1,14 @@
 """Running the API with uvicorn: in the foreground (``lmf-engine api``) or in a thread (tests, benchmarks)."""
 
 import os
-import socket
 import threading
 import time
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+
+from lmf_engine.util.net import free_port
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -22,13 +23,6 @@ def default_port() -> int:
     """``API_PORT`` or 8000."""
     value = os.environ.get("API_PORT")
     return int(value) if value else DEFAULT_PORT
-
-
-def free_port(host: str = DEFAULT_HOST) -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def make_server(app: Any, host: str, port: int, log_level: str = "info") -> uvicorn.Server:

@@ -14,15 +14,17 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lmf_engine.util.net import free_port
+
 from .errors import BackendUnavailable, ChatError
 from .openai_engine import OpenAIEngine
 from .settings import base_settings, generating_keys
 from .sglang_server import (
+    HOST,
     LORA_NAME,
     READY_TIMEOUT_S,
     SGLangServer,
     device_count,
-    free_port,
     require_sglang,
     served_name,
     server_command,
@@ -39,7 +41,7 @@ SERVER_LOG_FILE = "server.log"
 
 def sglang_adapter(config: "Config") -> str | None:
     """The one LoRA adapter to serve, or None; :class:`ChatError` for adapters SGLang cannot serve."""
-    from lmf_engine.model.adapters import adapter_paths, read_adapter_config
+    from lmf_engine.model.adapters import adapter_paths, adapter_type
     from lmf_engine.model.errors import ModelLoadError
 
     try:
@@ -50,7 +52,7 @@ def sglang_adapter(config: "Config") -> str | None:
         return None
     if len(paths) > 1:
         raise ChatError("adapter_name_or_path: SGLang serves one adapter; merge the others first (lmf-engine export)")
-    kind = (read_adapter_config(paths[0], config.get("adapter_folder")) or {}).get("peft_type", "LORA")
+    kind = adapter_type(paths[0], config.get("adapter_folder"))
     if kind != "LORA":
         raise ChatError(
             f"adapter_name_or_path: SGLang serves LoRA adapters only, and {paths[0]!r} is {kind}; merge it into the "
@@ -101,7 +103,7 @@ class SGLangEngine(OpenAIEngine):
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        port = free_port()
+        port = free_port(HOST)
         command = server_command(config, port, device_count(), chat_template, adapter)
         log.info("Starting the SGLang server: %s", " ".join(command))
         self.server = SGLangServer(command, port, folder / SERVER_LOG_FILE)

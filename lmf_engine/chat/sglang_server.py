@@ -7,17 +7,17 @@ template's chat template and ``sglang_config`` as further ``--option value`` pai
 whose last line explains a server that dies before it is ready.
 """
 
-import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lmf_engine.util.packages import installed
 
 from .errors import BackendUnavailable, ChatError
 
@@ -37,15 +37,8 @@ MISSING = (
 
 def require_sglang() -> None:
     """:class:`BackendUnavailable` with what to do when the ``sglang`` package is not installed."""
-    if importlib.util.find_spec("sglang") is None:
+    if not installed("sglang"):
         raise BackendUnavailable(MISSING)
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def served_name(config: "Config") -> str:

@@ -1,9 +1,9 @@
 """The optional packages of the LLaMA-Factory optimizers (GaLore, APOLLO, BAdam, Adam-mini) and the one-line error
 naming the ``lmf-workbench`` extra that installs a missing one. Muon needs no package (lmf_engine/train/muon.py)."""
 
-import importlib.util
 from dataclasses import dataclass
 
+from ..util.packages import installed
 from .groups import Config
 
 
@@ -43,11 +43,6 @@ APOLLO_CLASSES = {"adamw_torch": "APOLLOAdamW"}
 
 class OptimizerPackageMissing(ImportError):
     """An optimizer's package is not installed; the message names the extra to install."""
-
-
-def installed(module: str) -> bool:
-    """Whether ``module`` can be imported."""
-    return importlib.util.find_spec(module) is not None
 
 
 def missing_optimizer_package(config: Config) -> str | None:

@@ -68,6 +68,11 @@ def read_adapter_config(path: str, subfolder: str | None = None) -> dict[str, An
     return data if isinstance(data, dict) else None
 
 
+def adapter_type(path: str, subfolder: str | None = None) -> str:
+    """peft's type of the adapter at ``path`` (``LORA``, ``OFT`` ...; ``LORA`` when its config does not say)."""
+    return (read_adapter_config(path, subfolder) or {}).get("peft_type", "LORA")
+
+
 def _adapter_base(path: str) -> str | None:
     return (read_adapter_config(path) or {}).get("base_model_name_or_path")
 

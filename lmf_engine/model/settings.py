@@ -6,11 +6,12 @@ and a setting that cannot work here (FlashAttention or bitsandbytes missing, qua
 :class:`ModelLoadError` naming the key instead of a warning.
 """
 
-import importlib.util
 import logging
 import math
 import os
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.util.packages import installed
 
 from .errors import ModelLoadError
 
@@ -136,7 +137,7 @@ def quantization_kwargs(config: "Config", hf_config: Any, dtype: "torch.dtype") 
             f"quantization_bit: {bits}-bit quantization (bitsandbytes) needs a CUDA GPU and there is none "
             "(or use_cpu is set); remove quantization_bit to train unquantized"
         )
-    if importlib.util.find_spec("bitsandbytes") is None:
+    if not installed("bitsandbytes"):
         raise ModelLoadError(
             "quantization_bit: the bitsandbytes package is not installed; "
             "pip install 'lmf-workbench[bitsandbytes]' or remove quantization_bit"
@@ -164,7 +165,7 @@ def apply_liger_kernel(config: "Config", hf_config: Any, is_trainable: bool) -> 
     """Patch the model class with Liger kernels (``enable_liger_kernel``) before it is built."""
     if not is_trainable or not config.get("enable_liger_kernel"):
         return
-    if importlib.util.find_spec("liger_kernel") is None:
+    if not installed("liger_kernel"):
         raise ModelLoadError(
             "enable_liger_kernel: the liger-kernel package is not installed; pip install liger-kernel "
             "or set enable_liger_kernel: false"

@@ -1,9 +1,10 @@
 """vLLM's engine arguments and LoRA request for a config, as LLaMA-Factory builds them (plain functions, tested
 without vLLM; vLLM is imported by their callers only). Shared by the chat engine and batch prediction."""
 
-import importlib.util
 import json
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.util.packages import installed
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
@@ -25,7 +26,7 @@ class VllmMissing(VllmSetupError):
 
 def require_vllm() -> None:
     """:class:`VllmMissing` with what to do when the ``vllm`` package is not installed."""
-    if importlib.util.find_spec("vllm") is None:
+    if not installed("vllm"):
         raise VllmMissing(MISSING)
 
 
@@ -84,9 +85,9 @@ def lora_request_args(config: "Config") -> tuple[str, int, str] | None:
             "adapter_name_or_path: vLLM serves one LoRA adapter per request; merge the others into the base model "
             "first (lmf-engine export) or use infer_backend: huggingface"
         )
-    from lmf_engine.model.adapters import read_adapter_config
+    from lmf_engine.model.adapters import adapter_type
 
-    kind = (read_adapter_config(paths[0], config.get("adapter_folder")) or {}).get("peft_type", "LORA")
+    kind = adapter_type(paths[0], config.get("adapter_folder"))
     if kind != "LORA":
         raise VllmSetupError(
             f"adapter_name_or_path: vLLM serves LoRA adapters only, and {paths[0]!r} is {kind}; merge it into the "

@@ -9,9 +9,7 @@ With ``USE_RAY=1`` (LLaMA-Factory's switch) the child is the Ray driver (``lmf_e
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +17,8 @@ from pathlib import Path
 
 from lmf_engine.config import Config
 from lmf_engine.config.optimizer_extras import missing_optimizer_package
+from lmf_engine.util.net import free_port
+from lmf_engine.util.packages import installed
 
 ENTRY_MODULE = "lmf_engine.train"
 ACCELERATE_MODULE = "accelerate.commands.launch"
@@ -80,13 +80,6 @@ def visible_gpu_count(environ: Mapping[str, str] | None = None) -> int:
         return 0
 
 
-def free_port() -> int:
-    """A TCP port that is free on this machine now (for the rendezvous of a single-machine distributed run)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _mixed_precision(config: Config) -> str:
     if config.training.bf16:
         return "bf16"
@@ -118,7 +111,7 @@ def plan_launch(
     if resume:
         entry += ["--resume", str(checkpoint)] if checkpoint is not None else ["--resume"]
     if env_enabled(environ, "USE_RAY"):
-        if importlib.util.find_spec("ray") is None:
+        if not installed("ray"):
             raise LaunchError(RAY_MISSING)
         return LaunchPlan([python, "-m", RAY_MODULE, *entry[2:]], training.ray_num_workers, signal_group=False)
     force = env_enabled(environ, "FORCE_TORCHRUN")

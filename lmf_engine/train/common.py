@@ -1,13 +1,14 @@
 """What every stage shares: the stage context, tokenizer/data/model set-up, callbacks, and LLaMA-Factory's outputs
 (final model and tokenizer, ``train_results.json`` / ``all_results.json``, ``trainer_state.json``, loss plots)."""
 
-import importlib.util
 import json
 import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.util.packages import installed
 
 from .signals import StopRequest
 
@@ -153,7 +154,7 @@ def smooth(values: list[float]) -> list[float]:
 
 def plot_loss(run_dir: Path, keys: list[str]) -> list[Path]:
     """``training_<key>.png`` for each key logged in trainer_state.json (needs matplotlib; skipped without it)."""
-    if importlib.util.find_spec("matplotlib") is None:
+    if not installed("matplotlib"):
         log.warning("plot_loss: matplotlib is not installed; no loss plot is drawn (pip install matplotlib)")
         return []
     import matplotlib

@@ -9,9 +9,10 @@ float8, which torchao does only with tensor-wise scaling, so it uses that recipe
 capability 8.9 or newer: :func:`check_fp8` says so in one line before anything loads.
 """
 
-import importlib.util
 import logging
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.util.packages import installed
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
@@ -38,14 +39,10 @@ def fp8_applies(config: "Config") -> bool:
     return fp8_requested(config) and config.get("stage") in FP8_STAGES
 
 
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 def fp8_backend(config: "Config") -> str:
     """``torchao`` or ``te``: the package that runs the config's ``fp8_backend`` here."""
     backend = config.get("fp8_backend")
-    if backend == "te" or (backend == "auto" and not _installed("torchao") and _installed("transformer_engine")):
+    if backend == "te" or (backend == "auto" and not installed("torchao") and installed("transformer_engine")):
         return "te"
     return "torchao"
 
@@ -76,12 +73,12 @@ def check_fp8(config: "Config") -> None:
             f"{problem}; remove fp8 (use bf16)"
         )
     if fp8_backend(config) == "te":
-        if not _installed("transformer_engine"):
+        if not installed("transformer_engine"):
             raise Fp8Error(
                 "fp8_backend: te needs NVIDIA Transformer Engine: pip install 'lmf-workbench[fp8-te]', "
                 "or use fp8_backend: torchao"
             )
-    elif not _installed("torchao"):
+    elif not installed("torchao"):
         raise Fp8Error("fp8 needs the torchao package: pip install 'lmf-workbench[fp8]'")
 
 

@@ -14,8 +14,8 @@ from lmf_engine.config.optimizer_extras import (
     GALORE_CLASSES,
     OPTIMIZER_PACKAGES,
     OptimizerPackageMissing,
-    installed,
 )
+from lmf_engine.util.packages import installed
 
 if TYPE_CHECKING:
     import torch
@@ -52,8 +52,14 @@ def decay_parameter_names(model: Any) -> set[str]:
     return {name for name in get_parameter_names(model, ALL_LAYERNORM_LAYERS) if "bias" not in name}
 
 
-def _split_targets(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",")]
+def _decay_split(model: Any, left_out: frozenset[int] = frozenset()) -> tuple[list[Any], list[Any]]:
+    """The trainable parameters (but those whose ``id`` is in ``left_out``) with weight decay, and without."""
+    decay_names = decay_parameter_names(model)
+    decay, nodecay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad and id(param) not in left_out:
+            (decay if name in decay_names else nodecay).append(param)
+    return decay, nodecay
 
 
 def low_rank_params(model: Any, target: str) -> list["torch.nn.Parameter"]:
@@ -63,7 +69,7 @@ def low_rank_params(model: Any, target: str) -> list["torch.nn.Parameter"]:
 
     from lmf_engine.model.adapters import find_all_linear_modules
 
-    targets = _split_targets(target)
+    targets = [part.strip() for part in target.split(",")]
     if targets == ["all"]:
         targets = find_all_linear_modules(model)
     found = []
@@ -82,12 +88,7 @@ def _low_rank_optimizer(
 
     from .layerwise import LayerwiseOptimizer
 
-    projected_ids = {id(p) for p in projected}
-    decay_names = decay_parameter_names(model)
-    decay, nodecay = [], []
-    for name, param in model.named_parameters():
-        if param.requires_grad and id(param) not in projected_ids:
-            (decay if name in decay_names else nodecay).append(param)
+    decay, nodecay = _decay_split(model, frozenset(id(p) for p in projected))
     _, optim_kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
     groups = [
         ({"weight_decay": 0.0}, nodecay),
@@ -144,11 +145,7 @@ def badam_optimizer(model: Any, args: Any, config: "Config") -> "torch.optim.Opt
     from transformers.integrations import is_deepspeed_zero3_enabled
 
     badam = _package("use_badam")
-    decay_names = decay_parameter_names(model)
-    decay, nodecay = [], []
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            (decay if name in decay_names else nodecay).append(param)
+    decay, nodecay = _decay_split(model)
     groups = [{"params": nodecay, "weight_decay": 0.0}, {"params": decay, "weight_decay": args.weight_decay}]
     optim_class, optim_kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
     if config.get("badam_mode") == "layer":

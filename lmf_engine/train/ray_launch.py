@@ -53,7 +53,7 @@ class RankWorker:
         return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address(), os.getpid()
 
     def free_port(self) -> int:
-        from lmf_engine.runs.launch_plan import free_port
+        from lmf_engine.util.net import free_port
 
         return free_port()
 

@@ -8,11 +8,12 @@ up by ``SWANLAB_*`` environment variables). Either needs the ``swanlab`` package
 one line before anything loads.
 """
 
-import importlib.util
 import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.util.packages import installed
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
@@ -40,7 +41,7 @@ def report_to_list(config: "Config") -> list[str]:
 
 def check_swanlab(config: "Config") -> None:
     """Raise :class:`SwanLabMissing` when ``use_swanlab`` or ``report_to: swanlab`` is set without the package."""
-    if importlib.util.find_spec("swanlab") is not None:
+    if installed("swanlab"):
         return
     for key, asked in (
         ("use_swanlab", config.get("use_swanlab")),

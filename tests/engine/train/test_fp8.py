@@ -11,7 +11,7 @@ from lmf_engine.config import check_config, load_config
 from lmf_engine.train import fp8
 from lmf_engine.train.fp8 import Fp8Error, check_fp8, fp8_accelerator_args, fp8_module_filter
 
-needs_torchao = pytest.mark.skipif(not fp8._installed("torchao"), reason="the fp8 extra (torchao) is not installed")
+needs_torchao = pytest.mark.skipif(not fp8.installed("torchao"), reason="the fp8 extra (torchao) is not installed")
 
 
 def _config(**values: Any) -> Any:
@@ -22,7 +22,7 @@ def _gpu(monkeypatch: pytest.MonkeyPatch, capability: tuple[int, int], name: str
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: capability)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: name)
-    monkeypatch.setattr(fp8, "_installed", lambda module: module == "torchao")
+    monkeypatch.setattr(fp8, "installed", lambda module: module == "torchao")
 
 
 def test_fp8_without_a_gpu_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +51,7 @@ def test_fp8_capable_gpus_pass(monkeypatch: pytest.MonkeyPatch, capability: tupl
 def test_missing_backend_packages_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     _gpu(monkeypatch, (9, 0))
     present = {"torchao": False, "transformer_engine": False}
-    monkeypatch.setattr(fp8, "_installed", lambda module: present[module])
+    monkeypatch.setattr(fp8, "installed", lambda module: present[module])
     with pytest.raises(Fp8Error, match=r"^fp8 needs the torchao package: pip install 'lmf-workbench\[fp8\]'$"):
         check_fp8(_config())
     with pytest.raises(Fp8Error, match=r"fp8_backend: te needs NVIDIA Transformer Engine: .*\[fp8-te\]"):
