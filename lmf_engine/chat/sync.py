@@ -5,6 +5,7 @@ Ctrl-C in the caller's thread interrupts the wait for the next chunk, not the ge
 """
 
 import asyncio
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -15,23 +16,37 @@ from .messages import MessageLike
 
 
 class SyncStream(Iterator[str]):
-    """Text chunks of one answer; :attr:`response` once it has ended."""
+    """Text chunks of one answer; :attr:`response` once it has ended.
+
+    A task on the engine's loop reads the answer into a queue that :meth:`__next__` waits on, so a Ctrl-C in the
+    caller's thread interrupts only that wait: the answer's state is never left half-updated between threads.
+    """
 
     def __init__(self, owner: "SyncEngine", stream: ChatStream) -> None:
-        self._owner = owner
         self._stream = stream
-        self._pending: Future[str] | None = None
+        self._items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._ended = False
+        owner.submit(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for chunk in self._stream:
+                self._items.put(("chunk", chunk))
+        except Exception as exc:
+            self._items.put(("error", exc))
+        else:
+            self._items.put(("end", None))
 
     def __next__(self) -> str:
-        if self._pending is None:
-            self._pending = self._owner.submit(self._stream.__anext__())
-        try:
-            return self._pending.result()
-        except StopAsyncIteration:
-            raise StopIteration from None
-        finally:
-            if self._pending.done():
-                self._pending = None
+        if self._ended:
+            raise StopIteration
+        kind, value = self._items.get()
+        if kind == "chunk":
+            return value
+        self._ended = True
+        if kind == "error":
+            raise value
+        raise StopIteration
 
     @property
     def response(self) -> Response | None:
