@@ -126,12 +126,14 @@ def dropped_by_processor(row: dict[str, Any], stage: str) -> bool:
 
 
 def normalize(row: dict[str, Any]) -> dict[str, Any]:
-    """The compared columns; None system/tools read as empty, as every template treats them."""
+    """The compared columns; None system/tools read as empty, as every template treats them; media paths when the
+    row has media."""
     return {
         "_prompt": [{"role": m["role"], "content": m["content"]} for m in row["_prompt"]],
         "_response": [{"role": m["role"], "content": m["content"]} for m in row["_response"]],
         "_system": row["_system"] or "",
         "_tools": row["_tools"] or "",
+        **{f"_{kind}": row[f"_{kind}"] for kind in MEDIA if row.get(f"_{kind}")},
     }
 
 
@@ -173,7 +175,7 @@ def summarize(dataset: Any, stage: str) -> dict[str, Any]:
 def dataset_goldens(lf: Any, info: dict[str, Any], data_dir: str, cache_dir: str) -> dict[str, Any]:
     out = {}
     for name, entry in info.items():
-        if "file_name" not in entry or any(m in entry.get("columns", {}) for m in MEDIA):
+        if "file_name" not in entry:
             continue
         stage = natural_stage(entry)
         model_args, data_args, training_args = make_args({}, data_dir, cache_dir)

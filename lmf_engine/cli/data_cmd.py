@@ -67,6 +67,10 @@ def _parse_search(value: str) -> tuple[str | None, str]:
 def preview(
     name: Annotated[str, typer.Argument(help="Dataset name from dataset_info.json.", show_default=False)],
     dataset_dir: DirOpt = "data",
+    media_dir: Annotated[
+        str | None,
+        typer.Option("--media-dir", help="Where relative image/video/audio paths start (default: the dataset dir)."),
+    ] = None,
     start: Annotated[int, typer.Option("--start", min=1, help="First row to show, counting from 1.")] = 1,
     rows: Annotated[int, typer.Option("--rows", min=1, help="How many rows to show.")] = 10,
     search: Annotated[
@@ -109,7 +113,7 @@ def preview(
         if not page and text is None:
             data.check_page(start)
         shown: list[dict[str, Any]] = (
-            [canonical_row(spec, row) for row in page]
+            [canonical_row(spec, row, media_dir or dataset_dir) for row in page]
             if canonical
             else [{"row": row.row, "file": row.file, "values": row.values} for row in page]
         )
@@ -167,7 +171,7 @@ def stats(
         tokenizer = load_tokenizer(config)
         template = template_for(config, tokenizer)
         loaded = load_data(config, on_bad_row=config.data.on_bad_row)
-        options = encode_options(config)
+        options = encode_options(config, template)
         stage = encoder_stage(config.finetuning.stage)
         lengths = example_lengths(loaded.train, stage, template, tokenizer, options)
         total = None if is_streaming(loaded.train) else len(loaded.train)

@@ -151,11 +151,11 @@ class DatasetRows:
         return rows
 
 
-def canonical_row(spec: DatasetSpec, row: PreviewRow) -> dict[str, Any]:
-    """The canonical form the converter gives a raw row (system, tools, messages, response, kto_tag),
-    or ``error`` with the reason the pipeline would reject it for the dataset's stage."""
+def canonical_row(spec: DatasetSpec, row: PreviewRow, media_dir: str) -> dict[str, Any]:
+    """The canonical form the converter gives a raw row (system, tools, messages, response, kto_tag, media
+    paths), or ``error`` with the reason the pipeline would reject it for the dataset's stage."""
     stage = KIND_STAGE[dataset_kind(spec)]
-    converted = RowConverter(spec, stage, row.file)(row.values, row.row - 1)
+    converted = RowConverter(spec, stage, row.file, media_dir)(row.values, row.row - 1)
     where = {"row": row.row, "file": row.file}
     if converted["_error"] is not None:
         return {**where, "error": converted["_error"]}
@@ -165,4 +165,6 @@ def canonical_row(spec: DatasetSpec, row: PreviewRow) -> dict[str, Any]:
     result["response"] = [{"role": m.role, "content": m.content} for m in example.response]
     if example.kto_tag is not None:
         result["kto_tag"] = example.kto_tag
+    for kind in spec.media_columns:
+        result[kind] = getattr(example, kind)
     return result

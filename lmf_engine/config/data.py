@@ -13,6 +13,9 @@ class DataConfig:
     dataset: str | None = opt(None, "Training dataset name(s) from dataset_info.json, comma-separated.")
     eval_dataset: str | None = opt(None, "Evaluation dataset name(s), comma-separated.")
     dataset_dir: str = opt("data", "Folder holding dataset_info.json and the data files.")
+    media_dir: str | None = opt(
+        None, "Folder that relative image, video and audio paths start from (default: dataset_dir).", advanced=True
+    )
     template: str | None = opt(None, "Chat template that turns messages into tokens (e.g. qwen, llama3, hf).")
     cutoff_len: int = opt(2048, "Longest tokenized example; longer ones are truncated.", ge=1)
     train_on_prompt: bool = opt(False, "Compute the loss on prompt tokens too.")

@@ -19,6 +19,9 @@ class FinetuningConfig:
     freeze_extra_modules: str | None = opt(
         None, "Freeze: modules outside the hidden layers to train too, comma-separated.", advanced=True
     )
+    freeze_vision_tower: bool = opt(True, "Multimodal models: keep the vision (or audio) encoder frozen.")
+    freeze_multi_modal_projector: bool = opt(True, "Multimodal models: keep the projector frozen.")
+    freeze_language_model: bool = opt(False, "Multimodal models: keep the language model frozen.")
     use_llama_pro: bool = opt(
         False,
         "LLaMA Pro: train only the expanded blocks (see `lmf-engine llama-pro`); freeze_trainable_layers is their "

@@ -23,11 +23,6 @@ UNSUPPORTED_VALUES: dict[str, dict[Any, str]] = {
 }
 
 UNSUPPORTED_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        ("image_", "video_", "audio_", "media_dir", "use_audio_in_video", "crop_to_patches", "freeze_vision_tower",
-         "freeze_multi_modal_projector", "freeze_language_model", "mm_proj"),
-        "multimodal (image, video, audio) training is not supported yet",
-    ),
     (("mixture_of_depths",),
      "Mixture-of-Depths needs the mixture-of-depth package, and its latest release (1.2.0) cannot work with "
      "transformers 5: it imports TRANSFORMERS_CACHE, which transformers 5 removed, and calls decoder layers with "

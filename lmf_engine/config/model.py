@@ -65,6 +65,16 @@ class ModelConfig:
     vllm_config: dict | str | None = opt(
         None, "Extra vLLM engine arguments (a mapping or a JSON string).", advanced=True
     )
+    image_max_pixels: int = opt(768 * 768, "Images larger than this many pixels are scaled down first.", ge=1)
+    image_min_pixels: int = opt(32 * 32, "Images smaller than this many pixels are scaled up first.", ge=1)
+    image_do_pan_and_scan: bool = opt(False, "Gemma 3: add pan-and-scan crops of wide or tall images.", advanced=True)
+    crop_to_patches: bool = opt(False, "InternVL: split images into tiles (and a thumbnail).", advanced=True)
+    video_max_pixels: int = opt(256 * 256, "Video frames larger than this many pixels are scaled down.", ge=1)
+    video_min_pixels: int = opt(16 * 16, "Video frames smaller than this many pixels are scaled up.", ge=1)
+    video_fps: float = opt(2.0, "Frames sampled per second of video.", gt=0)
+    video_maxlen: int = opt(128, "Most frames sampled from one video.", ge=1)
+    use_audio_in_video: bool = opt(False, "Qwen2.5-Omni: use the audio track of each video too.", advanced=True)
+    audio_sampling_rate: int = opt(16000, "Sampling rate audio is resampled to.", ge=1, advanced=True)
     sglang_maxlen: int = opt(4096, "Longest prompt + response the SGLang server accepts.", ge=1, advanced=True)
     sglang_mem_fraction: float = opt(0.7, "Share of GPU memory the SGLang server may use.", gt=0, le=1, advanced=True)
     sglang_tp_size: int = opt(-1, "Tensor-parallel GPUs of the SGLang server (-1: all visible).", ge=-1, advanced=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import RowError
 from .example import Example, Message
+from .media_paths import MediaError, count_mismatch, media_paths
 from .registry import DatasetSpec
 
 THINKING_OFF = "detailed thinking off"  # the openai converter's default system prompt
@@ -226,9 +227,28 @@ def convert_openai(row: Mapping[str, Any], spec: DatasetSpec) -> Example:
 CONVERTERS = {"alpaca": convert_alpaca, "sharegpt": convert_sharegpt, "openai": convert_openai}
 
 
-def convert_row(row: Mapping[str, Any], spec: DatasetSpec) -> Example:
-    """Convert one row of ``spec``'s data; raise :class:`RowError` with the reason when it cannot be."""
-    return CONVERTERS[spec.formatting](row, spec)
+def convert_row(row: Mapping[str, Any], spec: DatasetSpec, media_dir: str = "") -> Example:
+    """Convert one row of ``spec``'s data; raise :class:`RowError` with the reason when it cannot be.
+
+    Media paths are resolved under ``media_dir`` and must match the messages' placeholders (each response in turn
+    with the prompt, as LLaMA-Factory's plugins check them).
+    """
+    example = CONVERTERS[spec.formatting](row, spec)
+    if spec.media_columns:
+        try:
+            for kind in spec.media_columns:
+                column = getattr(spec.columns, kind)
+                setattr(example, kind, media_paths(row.get(column), media_dir, column))
+        except MediaError as exc:
+            raise RowError(str(exc)) from None
+        media = {"images": example.images, "videos": example.videos, "audios": example.audios}
+        prompt = [m.content for m in example.prompt]
+        for response in example.response or [None]:
+            texts = prompt + ([response.content] if response is not None else [])
+            problem = count_mismatch(texts, media)  # type: ignore[arg-type]
+            if problem is not None:
+                raise RowError(f"the messages and the media do not match: {problem}")
+    return example
 
 
 def check_for_stage(example: Example, stage: str) -> str | None:

@@ -31,6 +31,9 @@ class Example:
     tools: str = ""
     kto_tag: bool | None = None
     source: dict[str, Any] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
+    audios: list[str] = field(default_factory=list)
 
     @property
     def chosen(self) -> Message:
@@ -41,13 +44,17 @@ class Example:
         return self.response[1]
 
     def to_row(self) -> dict[str, Any]:
-        """A plain dict for ``datasets``: columns ``_prompt``, ``_response``, ``_system``, ``_tools``, ``_kto_tag``."""
+        """A plain dict for ``datasets``: columns ``_prompt``, ``_response``, ``_system``, ``_tools``, ``_kto_tag``
+        and ``_images``, ``_videos``, ``_audios`` (None without media, as in LLaMA-Factory's rows)."""
         return {
             "_prompt": [{"role": m.role, "content": m.content} for m in self.prompt],
             "_response": [{"role": m.role, "content": m.content} for m in self.response],
             "_system": self.system,
             "_tools": self.tools,
             "_kto_tag": self.kto_tag,
+            "_images": self.images or None,
+            "_videos": self.videos or None,
+            "_audios": self.audios or None,
         }
 
     @classmethod
@@ -59,4 +66,7 @@ class Example:
             system=row.get("_system") or "",
             tools=row.get("_tools") or "",
             kto_tag=row.get("_kto_tag"),
+            images=list(row.get("_images") or ()),
+            videos=list(row.get("_videos") or ()),
+            audios=list(row.get("_audios") or ()),
         )

@@ -185,7 +185,7 @@ def setup_from_config(config: "Config") -> InspectSetup:
     tokenizer = load_tokenizer(config)
     chat_template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else None
     template = template_for(config, tokenizer)
-    return InspectSetup(template, tokenizer, encode_options(config), chat_template)
+    return InspectSetup(template, tokenizer, encode_options(config, template), chat_template)
 
 
 def special_ids(tokenizer: Any) -> frozenset[int]:

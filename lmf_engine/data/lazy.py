@@ -16,11 +16,12 @@ row in order). :func:`lazy_blocker` says which applies.
 
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lmf_engine.util.fs import discard_folder
 
 from .background import BackgroundEncoder
 from .lazy_plan import SplitPlan, plan_splits
@@ -89,7 +90,18 @@ def lazy_blocker(config: "Config", stage: str) -> str | None:
         return "do_predict: predictions are written for every row"
     if not training.do_train:
         return "do_train: false"
+    if _is_multimodal(data.template):
+        return f"template {data.template}: multimodal rows are encoded ahead of training"
     return None
+
+
+def _is_multimodal(name: str | None) -> bool:
+    from .templates import TemplateError, get_template
+
+    try:
+        return name is not None and get_template(name).multimodal is not None
+    except TemplateError:
+        return False
 
 
 GROUP_BY_LENGTH = (
@@ -97,24 +109,11 @@ GROUP_BY_LENGTH = (
 )
 
 
-def _discard(store: Path) -> None:
-    """Remove an old store that other processes may be reading or removing too: it is renamed away first (atomic, so
-    one process moves it and the others find nothing), then deleted."""
-    import shutil
-
-    stale = store.with_name(f"{store.name}.stale-{os.getpid()}-{time.time_ns()}")
-    try:
-        store.rename(stale)
-    except FileNotFoundError:
-        return
-    shutil.rmtree(stale, ignore_errors=True)
-
-
 def _store(folder: Path, name: str, plan: SplitPlan, overwrite: bool) -> ShardStore:
     """The split's shard store; ``overwrite_cache`` discards the old one, in rank 0 alone (other ranks of the run
     start after it, or beside it under Ray, and must not discard what it has begun to write)."""
     if overwrite and int(os.environ.get("RANK", "0")) == 0:
-        _discard(folder / name)
+        discard_folder(folder / name)
     return ShardStore(folder / name, len(plan), SHARD_ROWS)
 
 
@@ -137,7 +136,7 @@ def prepare_training_data(
     enc_stage = encoder_stage(stage)
     folder = cache_root() / "shards" / _key({**fingerprint(config, enc_stage, template, do_generate), "lazy": 1})
     plan = plan_splits(config, stage)
-    options = encode_options(config)
+    options = encode_options(config, template)
     packed = processor_kind(enc_stage, options) == "packed_supervised"
     if packed:  # rows are encoded alone, with the packing's cutoff, and packed as they are read
         options = replace(options, cutoff_len=options.effective_cutoff, packing=False, neat_packing=False)

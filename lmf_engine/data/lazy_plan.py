@@ -75,7 +75,7 @@ def _open(spec: DatasetSpec, ctx: LoadContext, stage: str, sources: list[Source]
         origin = sample_indexes(len(rows), spec.num_samples, ctx.rng).astype(np.int64)
     if data.max_samples is not None:
         origin = origin[: data.max_samples]
-    sources.append(Source(spec, file, rows, RowConverter(spec, stage, file)))
+    sources.append(Source(spec, file, rows, RowConverter(spec, stage, file, ctx.media_dir)))
     return _index_table(len(sources) - 1, origin)
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .shards import ShardStore
     from .templates import ElementEncoder, Template
 
-COLUMNS = ("_prompt", "_response", "_system", "_tools", "_kto_tag")
+COLUMNS = ("_prompt", "_response", "_system", "_tools", "_kto_tag", "_images", "_videos", "_audios")
 
 
 @dataclass

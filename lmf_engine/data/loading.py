@@ -64,6 +64,11 @@ class LoadContext:
     def streaming(self) -> bool:
         return self.config.data.streaming
 
+    @property
+    def media_dir(self) -> str:
+        """Where relative media paths start: ``media_dir``, default ``dataset_dir`` (as in LLaMA-Factory)."""
+        return self.config.data.media_dir or self.config.data.dataset_dir
+
 
 def worker_count(config: "Config") -> int | None:
     """``num_proc`` for ``datasets``: None for one worker, which runs in this process instead of a pool of one."""
@@ -121,7 +126,7 @@ def _load_one(spec: DatasetSpec, ctx: LoadContext, stage: str) -> "Dataset | Ite
         names = list(next(iter(raw)).keys())
     check_columns(spec, names, file)
     if native_stream:
-        fn = RowConverter(spec, stage, file, ctx.on_bad_row == "fail", ctx.report)
+        fn = RowConverter(spec, stage, file, ctx.media_dir, ctx.on_bad_row == "fail", ctx.report)
         return raw.map(fn, with_indices=True, remove_columns=names, features=example_features())
     if len(raw) == 0:
         raise DataError(f"dataset {spec.name} ({file}) has no rows", dataset=spec.name, file=file)
@@ -133,7 +138,7 @@ def _load_one(spec: DatasetSpec, ctx: LoadContext, stage: str) -> "Dataset | Ite
         count = min(data.max_samples, len(raw))
         raw = raw.select(range(count))
         origin = origin[:count] if origin is not None else None
-    converter = RowConverter(spec, stage, file)
+    converter = RowConverter(spec, stage, file, ctx.media_dir)
     converted = raw.map(
         converter,
         with_indices=True,

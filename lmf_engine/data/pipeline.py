@@ -14,8 +14,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lmf_engine import __version__
 from lmf_engine.model.tokenizer import load_tokenizer
 from lmf_engine.util.environ import keeps_os_environ
+from lmf_engine.util.fs import discard_folder
 
 from .errors import DataError
 from .loading import OnBadRow, load_data, worker_count
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
     from lmf_engine.config import Config
 
+    from .multimodal import MediaEncoder
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "LMF_CACHE_HOME"
@@ -51,6 +54,7 @@ NOT_IN_KEY = {
     "lazy_preprocessing",
 }
 """Data keys that do not change the encoded rows (left out of the cache key)."""
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -62,7 +66,7 @@ TOKENIZER_FILES = (
     "chat_template.jinja",
     "chat_template.json",
 )
-CODE_DIRS = ("processors", "templates")
+CODE_DIRS = ("processors", "templates", "multimodal")
 PROBE_ROWS = 8
 
 
@@ -91,8 +95,9 @@ def encoder_stage(stage: str) -> Stage:
     return "rm" if stage == "dpo" else stage  # type: ignore[return-value]
 
 
-def encode_options(config: "Config") -> EncodeOptions:
-    """The encoder options of a config's data group."""
+def encode_options(config: "Config", template: Template | None = None) -> EncodeOptions:
+    """The encoder options of a config's data group; with a multimodal ``template``, also its media encoder (the
+    plugin and the model's processor)."""
     data = config.data
     return EncodeOptions(
         cutoff_len=data.cutoff_len,
@@ -100,7 +105,43 @@ def encode_options(config: "Config") -> EncodeOptions:
         mask_history=data.mask_history,
         packing=data.packing,
         neat_packing=data.neat_packing,
+        media=media_encoder(config, template) if template is not None and template.multimodal else None,
     )
+
+
+def media_encoder(config: "Config", template: Template) -> "MediaEncoder":
+    """The template's plugin with the processor of the config's model."""
+    from .multimodal import MediaEncoder, MediaOptions, get_plugin, load_media_processor
+
+    options = MediaOptions.from_config(config)
+    path = config.model.model_name_or_path or ""
+    processor = load_media_processor(path, options, config.model.trust_remote_code)
+    return MediaEncoder(get_plugin(template.multimodal, template.media_tokens), processor, template.name)
+
+
+def check_media_support(config: "Config", template: Template) -> None:
+    """Datasets with media need a template whose plugin lmf expands for those media: else a clear error now."""
+    from .multimodal import PLUGINS
+
+    for name in (*split_names(config.data.dataset), *split_names(config.data.eval_dataset)):
+        spec = get_dataset_specs(name, config.data.dataset_dir)[0]
+        if not spec.media_columns:
+            continue
+        kinds = ", ".join(spec.media_columns)
+        if template.multimodal is None:
+            raise DataError(
+                f"dataset {name} has {kinds}, and template {template.name} takes text only: use the template of "
+                "the multimodal model (e.g. qwen2_vl, llava)",
+                dataset=name,
+            )
+        factory = PLUGINS.get(template.multimodal)
+        if factory is None or not set(spec.media_columns) <= set(factory.kinds):  # type: ignore[attr-defined]
+            covered = ", ".join(f"{p} ({', '.join(f.kinds)})" for p, f in PLUGINS.items())  # type: ignore[attr-defined]
+            raise DataError(
+                f"dataset {name} has {kinds}: template {template.name}'s plugin {template.multimodal} with those "
+                f"media is not supported in lmf workbench yet (covered: {covered})",
+                dataset=name,
+            )
 
 
 def template_for(config: "Config", tokenizer: Any) -> Template:
@@ -170,9 +211,18 @@ def fingerprint(config: "Config", stage: Stage, template: Template, do_generate:
         if model_path.is_dir()
         else str(model_path),
         "template": repr(template),
+        "media": _media_print(config, model_path) if template.multimodal else None,
         "datasets": files,
         "code": code,
     }
+
+
+def _media_print(config: "Config", model_path: Path) -> dict[str, Any]:
+    """What changes media token counts: the media keys and the model's processor files."""
+    from .multimodal import MediaOptions
+
+    options = asdict(MediaOptions.from_config(config))
+    return {"options": options, "processor": _hash_files([model_path / name for name in PROCESSOR_FILES])}
 
 
 def _data_keys() -> set[str]:
@@ -206,7 +256,8 @@ def _from_dict(parts: "DatasetDict") -> tuple[Any, Any]:
 
 
 def _save(parts: "DatasetDict", target: Path, print_: dict[str, Any] | None, bad_rows: BadRowReport) -> None:
-    """Save next to ``target`` and rename into place, so a half-written cache is never read."""
+    """Save next to ``target`` and rename into place, so a half-written cache is never read (and an old one being
+    read stays readable)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -214,8 +265,7 @@ def _save(parts: "DatasetDict", target: Path, print_: dict[str, Any] | None, bad
         if print_ is not None:
             (tmp / "data" / FINGERPRINT_FILE).write_text(json.dumps(print_, indent=1, default=str), encoding="utf-8")
         (tmp / "data" / BAD_ROWS_FILE).write_text(json.dumps(asdict(bad_rows)), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
+        discard_folder(target)
         (tmp / "data").rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -322,6 +372,7 @@ def prepare_data(
     if tokenizer is None:
         tokenizer = load_tokenizer(config)
     template = template_for(config, tokenizer)
+    check_media_support(config, template)
     enc_stage = encoder_stage(stage)
     data = config.data
     tokenized = Path(data.tokenized_path) if data.tokenized_path else None
@@ -343,28 +394,55 @@ def prepare_data(
             train, evals, report = _load(cached)
             return PreparedData(train, evals, template, tokenizer, enc_stage, report, cached, from_cache=True)
 
-    loaded = load_data(config, stage, on_bad_row=on_bad_row or config.data.on_bad_row)
-    options = encode_options(config)
-    train_fn = make_preprocess_fn(enc_stage, template, tokenizer, options)
-    eval_fn = make_preprocess_fn(enc_stage, template, tokenizer, options, do_generate=do_generate)
-    keep = cache_root() / "encoding" / cached.name if cached is not None else None
-    if keep is not None and data.overwrite_cache:
-        _remove_chunks(keep)
-    train = _encode_split(loaded.train, train_fn, config, "training", keep, report)
-    if isinstance(loaded.eval, dict):
-        evals: Any = {
-            name: _encode_split(ds, eval_fn, config, f"{name} evaluation", keep, report)
-            for name, ds in loaded.eval.items()
-        }
-    else:
-        evals = _encode_split(loaded.eval, eval_fn, config, "evaluation", keep, report)
-    _check_not_empty(train, enc_stage)
     target = tokenized or cached
-    if target is not None:
-        _save(_as_dict(train, evals), target, print_, loaded.bad_rows)
-        if tokenized is not None:
-            log.info("Tokenized dataset saved at %s; later runs with `tokenized_path` load it.", tokenized)
-    if keep is not None:  # the cache holds the rows now: read them from there and drop the resumable chunks
-        train, evals, _ = _load(target)
-        _remove_chunks(keep)
-    return PreparedData(train, evals, template, tokenizer, enc_stage, loaded.bad_rows, cache=target)
+    with _writer_lock(target):
+        if target is not None and (target / "dataset_dict.json").exists() and not data.overwrite_cache:
+            log.info("Another process encoded the same data meanwhile; loading it from %s", target)
+            train, evals, report = _load(target)
+            return PreparedData(train, evals, template, tokenizer, enc_stage, report, target, from_cache=True)
+        loaded = load_data(config, stage, on_bad_row=on_bad_row or config.data.on_bad_row)
+        options = encode_options(config, template)
+        train_fn = make_preprocess_fn(enc_stage, template, tokenizer, options)
+        eval_fn = make_preprocess_fn(enc_stage, template, tokenizer, options, do_generate=do_generate)
+        keep = cache_root() / "encoding" / cached.name if cached is not None else None
+        if keep is not None and data.overwrite_cache:
+            _remove_chunks(keep)
+        train = _encode_split(loaded.train, train_fn, config, "training", keep, report)
+        if isinstance(loaded.eval, dict):
+            evals: Any = {
+                name: _encode_split(ds, eval_fn, config, f"{name} evaluation", keep, report)
+                for name, ds in loaded.eval.items()
+            }
+        else:
+            evals = _encode_split(loaded.eval, eval_fn, config, "evaluation", keep, report)
+        _check_not_empty(train, enc_stage)
+        if target is not None:
+            _save(_as_dict(train, evals), target, print_, loaded.bad_rows)
+            if tokenized is not None:
+                log.info("Tokenized dataset saved at %s; later runs with `tokenized_path` load it.", tokenized)
+        if keep is not None:  # the cache holds the rows now: read them from there and drop the resumable chunks
+            train, evals, _ = _load(target)
+            _remove_chunks(keep)
+        return PreparedData(train, evals, template, tokenizer, enc_stage, loaded.bad_rows, cache=target)
+
+
+@contextmanager
+def _writer_lock(target: Path | None) -> Iterator[None]:
+    """One process at a time encodes into a cache folder: runs started together (and the ranks of a Ray run, each
+    its node's main process) wait for the first and then load what it saved."""
+    if target is None:
+        yield
+        return
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(target.with_name(f".{target.name}.lock")))
+    try:
+        lock.acquire(timeout=0)
+    except TimeoutError:
+        log.info("Waiting for another process that encodes the same data into %s", target)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

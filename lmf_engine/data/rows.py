@@ -10,6 +10,7 @@ from lmf_engine.util.suggest import did_you_mean
 from .converters import check_for_stage, convert_row
 from .errors import BadRow, BadRowsError, DataError, RowError
 from .example import Example
+from .media_paths import MEDIA_KINDS
 from .registry import Columns, DatasetSpec
 
 KEPT_REASONS = 5
@@ -68,11 +69,12 @@ class BadRowReport:
 
 def example_features() -> Any:
     """The ``datasets`` Features of converted rows (plus ``_error`` while loading)."""
-    from datasets import Features, Value
+    from datasets import Features, List, Value
 
     message = [{"role": Value("string"), "content": Value("string")}]
     columns = {"_prompt": message, "_response": message, "_system": Value("string"), "_tools": Value("string")}
-    return Features({**columns, "_kto_tag": Value("bool"), "_error": Value("string")})
+    media = {f"_{kind}": List(Value("string")) for kind in MEDIA_KINDS}
+    return Features({**columns, "_kto_tag": Value("bool"), **media, "_error": Value("string")})
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,14 @@ class RowConverter:
     spec: DatasetSpec
     stage: str
     file: str
+    media_dir: str = ""  # where relative media paths start (the config's media_dir, default dataset_dir)
     fail_now: bool = False  # streaming with on_bad_row="fail": raise at the first bad row
     report: BadRowReport | None = field(default=None, compare=False)  # streaming with "skip"
     code: str = field(default_factory=_code_digest)
 
     def __call__(self, row: dict[str, Any], index: int) -> dict[str, Any]:
         try:
-            example = convert_row(row, self.spec)
+            example = convert_row(row, self.spec, self.media_dir)
             reason = check_for_stage(example, self.stage)
         except RowError as exc:
             example, reason = Example([]), str(exc)
@@ -113,11 +116,6 @@ def describe_source(spec: DatasetSpec, dataset_dir: str) -> str:
 def check_spec_for_stage(spec: DatasetSpec, stage: str) -> None:
     """Dataset-level mismatches between a dataset and the training stage, each a clear :class:`DataError`."""
     name = spec.name
-    if spec.media_columns:
-        cols = ", ".join(spec.media_columns)
-        raise DataError(
-            f"dataset {name} has media columns ({cols}): multimodal data is not supported yet", dataset=name
-        )
     if stage in ("rm", "dpo") and not spec.ranking:
         raise DataError(
             f"dataset {name} is not a ranking dataset; stage {stage} needs one "

@@ -10,6 +10,8 @@ Section = tuple[str, dict[str, Scalar]]
 
 MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}"
 MERGED_MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}-sft-merged"
+VLM_MODELS = {"qwen2_vl": "tiny-qwen2-vl", "llava": "tiny-llava"}
+"""Architecture -> folder under models/ of the demo's tiny vision-language models."""
 LORA: dict[str, Scalar] = {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_target": "all"}
 TRAIN: dict[str, Scalar] = {
     "per_device_train_batch_size": 2,
@@ -23,17 +25,25 @@ TRAIN: dict[str, Scalar] = {
 }
 
 
-def _training(name: str, stage: str, method: dict[str, Scalar], dataset: str, **train: Scalar) -> list[Section]:
+def _training(
+    name: str,
+    stage: str,
+    method: dict[str, Scalar],
+    dataset: str,
+    model: str = MODEL_PATH,
+    template: str = "qwen",
+    **train: Scalar,
+) -> list[Section]:
     """The sections of a training config that writes to ``runs/<name>``."""
     return [
-        ("model", {"model_name_or_path": MODEL_PATH}),
+        ("model", {"model_name_or_path": model}),
         ("method", {"stage": stage, "do_train": True, **method}),
         (
             "dataset",
             {
                 "dataset": dataset,
                 "dataset_dir": DATA_DIR,
-                "template": "qwen",
+                "template": template,
                 "cutoff_len": 256,
                 "max_samples": 100,
                 "overwrite_cache": True,
@@ -107,6 +117,23 @@ CONFIGS: dict[str, tuple[str, list[Section]]] = {
             ),
             ("generate", {"max_new_tokens": 16}),
         ],
+    ),
+    "sft_vlm_lora": (
+        "Supervised fine-tuning of the tiny Qwen2-VL model with LoRA on questions about the demo pictures.",
+        _training(
+            "sft_vlm_lora", "sft", LORA, "demo_mllm", model=f"models/{VLM_MODELS['qwen2_vl']}", template="qwen2_vl"
+        ),
+    ),
+    "dpo_vlm_lora": (
+        "DPO of the tiny LLaVA model with LoRA on captions of the demo pictures (the right colour is chosen).",
+        _training(
+            "dpo_vlm_lora",
+            "dpo",
+            {**LORA, "pref_beta": 0.1, "pref_loss": "sigmoid"},
+            "demo_mllm_dpo",
+            model=f"models/{VLM_MODELS['llava']}",
+            template="llava",
+        ),
     ),
     "merge_lora": (
         "Merge the LoRA adapter of sft_lora.yaml into the tiny model and save the result (run sft_lora first).",

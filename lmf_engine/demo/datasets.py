@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from lmf_engine.demo.images import MLLM_DPO_INFO, MLLM_INFO, mllm_dpo_rows, mllm_rows
+
 DATA_DIR = "data"
 DATASET_INFO = "dataset_info.json"
 
@@ -435,5 +437,7 @@ DATASETS: dict[str, tuple[dict[str, Any], Callable[[], str]]] = {
         {"file_name": "demo_identity.json", "columns": ALPACA_COLUMNS},
         lambda: _json(identity_rows()),
     ),
+    "demo_mllm": (MLLM_INFO, lambda: _json(mllm_rows())),
+    "demo_mllm_dpo": (MLLM_DPO_INFO, lambda: _json(mllm_dpo_rows())),
 }
 """Dataset name -> (its ``dataset_info.json`` entry, a function that renders its file)."""

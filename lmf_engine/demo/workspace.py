@@ -7,7 +7,10 @@ run from the workspace root works as well as the workbench does. Layout (see DES
 
     README.md
     models/tiny-qwen2/        tokenizer + 2-layer Qwen2 with random weights
-    data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity
+    models/tiny-qwen2-vl/     ... with a 1-layer vision tower and its image processor (Qwen2-VL)
+    models/tiny-llava/        ... a LLaVA-1.5 with a 2-layer CLIP vision tower
+    data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
+                              demo_mllm, demo_mllm_dpo (questions about the pictures in data/demo_images/)
     configs/*.yaml            one example per stage, plus merge and chat
     runs/                     where the examples write (created by the runs themselves)
 """
@@ -24,12 +27,15 @@ from lmf_engine.demo.configs import (
     CONFIGS,
     DEMO_MODEL_DIRNAME,
     README_HEADER,
+    VLM_MODELS,
     demo_config_names,
     render_config,
     render_readme,
 )
 from lmf_engine.demo.datasets import DATA_DIR, DATASET_INFO, DATASETS
+from lmf_engine.demo.images import IMAGE_DIR, PICTURES, write_pictures
 from lmf_engine.model.tiny import build_tiny_model
+from lmf_engine.model.tiny_vlm import build_tiny_vlm
 from lmf_engine.util.fs import atomic_write_text
 
 __all__ = ["DEMO_MODEL_DIRNAME", "demo_config_names", "init_demo_workspace"]
@@ -66,16 +72,19 @@ def init_demo_workspace(root: Path, *, force: bool = False) -> Path:
 
     Without ``force``, a workspace that already has ``data/dataset_info.json`` or any file the demo writes raises
     :class:`FileExistsError`, and nothing is written. With ``force`` the demo's own files are rewritten: its data
-    files, its configs, ``models/tiny-qwen2/`` and its entries in ``dataset_info.json``; other entries and files
+    files and pictures, its configs, its models and its entries in ``dataset_info.json``; other entries and files
     stay, and a README.md that the demo did not write is kept.
     """
     root = Path(root).resolve()
     files = _owned_files(root)
     info_path = root / DATA_DIR / DATASET_INFO
-    model_dir = root / "models" / DEMO_MODEL_DIRNAME
+    builders: dict[Path, Callable[[Path], Path]] = {root / "models" / DEMO_MODEL_DIRNAME: build_tiny_model}
+    for arch, folder in VLM_MODELS.items():
+        builders[root / "models" / folder] = partial(build_tiny_vlm, arch=arch)  # type: ignore[arg-type]
+    pictures = [root / DATA_DIR / IMAGE_DIR / f"{picture.name}.png" for picture in PICTURES]
     readme = root / "README.md"
     if not force:
-        taken = [p for p in [info_path, *files, model_dir] if p.exists()]
+        taken = [p for p in [info_path, *files, *builders, *pictures] if p.exists()]
         if taken:
             names = ", ".join(str(p.relative_to(root)) for p in taken[:4]) + (" ..." if len(taken) > 4 else "")
             raise FileExistsError(
@@ -84,12 +93,14 @@ def init_demo_workspace(root: Path, *, force: bool = False) -> Path:
             )
     dataset_info = _merged_dataset_info(info_path)
 
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{DEMO_MODEL_DIRNAME}.", dir=model_dir.parent) as tmp:
-        build_tiny_model(Path(tmp) / DEMO_MODEL_DIRNAME)
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        (Path(tmp) / DEMO_MODEL_DIRNAME).rename(model_dir)
+    for model_dir, build in builders.items():
+        model_dir.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{model_dir.name}.", dir=model_dir.parent) as tmp:
+            build(Path(tmp) / model_dir.name)
+            if model_dir.exists():
+                shutil.rmtree(model_dir)
+            (Path(tmp) / model_dir.name).rename(model_dir)
+    write_pictures(root / DATA_DIR / IMAGE_DIR)
     for path, render in files.items():
         atomic_write_text(path, render())
     if not readme.exists() or readme.read_text(encoding="utf-8", errors="replace").startswith(README_HEADER):

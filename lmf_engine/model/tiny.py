@@ -6,9 +6,12 @@ result loads with ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained(out
 ``template: qwen``. Same arguments, same files: the tokenizer training and the weight initialisation are seeded.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"
@@ -99,40 +102,20 @@ BUILTIN_CORPUS: tuple[str, ...] = (
 """Default training text: short English and Chinese sentences in the domains of the demo datasets."""
 
 
-def build_tiny_model(
-    out_dir: Path,
-    *,
-    arch: Literal["qwen2", "llama"] = "qwen2",
-    vocab_size: int = 512,
-    seed: int = 0,
-    corpus: Iterable[str] | None = None,
-    tie_word_embeddings: bool = True,
-) -> Path:
-    """Train a tokenizer, build a 2-layer model with random weights and save both to ``out_dir``.
+def train_tiny_tokenizer(
+    vocab_size: int = 512, corpus: Iterable[str] | None = None, media_tokens: Sequence[str] = ()
+) -> "PreTrainedTokenizerFast":
+    """A byte-level BPE tokenizer laid out like Qwen2's, trained on ``corpus`` (default :data:`BUILTIN_CORPUS`).
 
-    ``vocab_size`` is the size of the whole vocabulary, special and added tokens included (at least 300, so that
-    the 256 byte tokens and a few merges fit); the model's embedding has that many rows even where the corpus is
-    too small to learn that many merges. ``tie_word_embeddings=False`` gives the output head its own weights.
-    Returns ``out_dir``. Takes a second or two on a CPU.
+    ``vocab_size`` counts every token, special and added ones included; ``media_tokens`` are extra special tokens
+    (a vision model's ``<|image_pad|>``, ``<image>`` ...) that follow :data:`SPECIAL_TOKENS`. Seeded by its inputs.
     """
-    import torch
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import (
-        GenerationConfig,
-        LlamaConfig,
-        LlamaForCausalLM,
-        PreTrainedTokenizerFast,
-        Qwen2Config,
-        Qwen2ForCausalLM,
-    )
-    from transformers.utils import logging as hf_logging
+    from transformers import PreTrainedTokenizerFast
 
-    n_added = len(SPECIAL_TOKENS) + len(EXTRA_TOKENS)
+    n_added = len(SPECIAL_TOKENS) + len(media_tokens) + len(EXTRA_TOKENS)
     if vocab_size < 256 + n_added + 32:
         raise ValueError(f"vocab_size={vocab_size} is too small: at least {256 + n_added + 32} is needed")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
     backend = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
     backend.normalizer = normalizers.NFC()
     backend.pre_tokenizer = pre_tokenizers.Sequence(
@@ -150,10 +133,10 @@ def build_tiny_model(
     )
     texts = list(BUILTIN_CORPUS if corpus is None else corpus)
     backend.train_from_iterator(texts, trainer=trainer)
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
+    special = [*SPECIAL_TOKENS, *media_tokens]
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special])
     backend.add_tokens([AddedToken(t, special=False, normalized=False) for t in EXTRA_TOKENS])
-
-    tokenizer = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token=None,
         eos_token=IM_END,
@@ -164,9 +147,12 @@ def build_tiny_model(
         clean_up_tokenization_spaces=False,
         chat_template=CHAT_TEMPLATE,
     )
-    endoftext_id, im_end_id = tokenizer.convert_tokens_to_ids([ENDOFTEXT, IM_END])
 
-    shape = {
+
+def text_shape(tokenizer: "PreTrainedTokenizerFast", vocab_size: int, tie_word_embeddings: bool) -> dict[str, Any]:
+    """The tiny decoder's config values (2 layers, hidden size 64), ids taken from ``tokenizer``."""
+    endoftext_id, im_end_id = tokenizer.convert_tokens_to_ids([ENDOFTEXT, IM_END])
+    return {
         "vocab_size": max(vocab_size, len(tokenizer)),
         "hidden_size": 64,
         "intermediate_size": 128,
@@ -179,13 +165,15 @@ def build_tiny_model(
         "eos_token_id": im_end_id,
         "pad_token_id": endoftext_id,
     }
-    torch.manual_seed(seed)
-    if arch == "qwen2":
-        model = Qwen2ForCausalLM(Qwen2Config(**shape))
-    elif arch == "llama":
-        model = LlamaForCausalLM(LlamaConfig(**shape))
-    else:
-        raise ValueError(f"arch={arch!r}: expected 'qwen2' or 'llama'")
+
+
+def save_tiny(model: Any, tokenizer: "PreTrainedTokenizerFast", out_dir: Path) -> None:
+    """Save ``model`` (float32, with a chat generation config) and ``tokenizer`` to ``out_dir``, quietly."""
+    import torch
+    from transformers import GenerationConfig
+    from transformers.utils import logging as hf_logging
+
+    endoftext_id, im_end_id = tokenizer.convert_tokens_to_ids([ENDOFTEXT, IM_END])
     model.generation_config = GenerationConfig(
         bos_token_id=endoftext_id, eos_token_id=[im_end_id, endoftext_id], pad_token_id=endoftext_id
     )
@@ -197,4 +185,34 @@ def build_tiny_model(
         if bars_were_on:
             hf_logging.enable_progress_bar()
     tokenizer.save_pretrained(out_dir)
+
+
+def build_tiny_model(
+    out_dir: Path,
+    *,
+    arch: Literal["qwen2", "llama"] = "qwen2",
+    vocab_size: int = 512,
+    seed: int = 0,
+    corpus: Iterable[str] | None = None,
+    tie_word_embeddings: bool = True,
+) -> Path:
+    """Train a tokenizer, build a 2-layer model with random weights and save both to ``out_dir``.
+
+    ``vocab_size`` is the size of the whole vocabulary, special and added tokens included (at least 300, so that
+    the 256 byte tokens and a few merges fit); the model's embedding has that many rows even where the corpus is
+    too small to learn that many merges. ``tie_word_embeddings=False`` gives the output head its own weights.
+    Returns ``out_dir``. Takes a second or two on a CPU.
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    if arch not in ("qwen2", "llama"):
+        raise ValueError(f"arch={arch!r}: expected 'qwen2' or 'llama'")
+    tokenizer = train_tiny_tokenizer(vocab_size, corpus)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shape = text_shape(tokenizer, vocab_size, tie_word_embeddings)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(Qwen2Config(**shape)) if arch == "qwen2" else LlamaForCausalLM(LlamaConfig(**shape))
+    save_tiny(model, tokenizer, out_dir)
     return out_dir

@@ -4,7 +4,8 @@ As LLaMA-Factory 0.9.5 does, it connects to a Ray cluster (``ray_init_kwargs``, 
 ``ray.init`` starts a local cluster), reserves one bundle per worker (``resources_per_worker``, default one GPU, or
 one CPU where the cluster has no GPU or the config sets ``use_cpu``) in a placement group
 (``placement_strategy``), and starts ``ray_num_workers`` actors. Each actor is one rank of a torch distributed run
-(``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT`` of rank 0's node, default a free port there) and runs the
+(``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT`` of rank 0's node, or the loopback address when every
+worker runs on the driver's node, default a free port there) and runs the
 ordinary training child in its own process, so rank 0 writes the run folder as in any run (the folder must be on
 storage every node sees).
 
@@ -168,7 +169,8 @@ def _drive(config: "Config", run_dir: Path, child_argv: list[str], stop: _Stop) 
         for rank in range(world)
     ]
     places = ray.get([worker.where.remote() for worker in workers])
-    master_addr = config.training.master_addr or places[0][1]
+    on_this_node = all(node == ray.get_runtime_context().get_node_id() for node, _, _ in places)
+    master_addr = config.training.master_addr or ("127.0.0.1" if on_this_node else places[0][1])
     master_port = config.training.master_port or ray.get(workers[0].free_port.remote())
     print(f"Ray: {world} workers of {bundle}, rank 0 at {master_addr}:{master_port}", flush=True)
     pending = {

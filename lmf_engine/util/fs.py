@@ -2,6 +2,7 @@
 
 import glob
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -72,3 +73,14 @@ def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
     (see :func:`atomic_writer`)."""
     with atomic_writer(path, encoding) as handle:
         handle.write(text)
+
+
+def discard_folder(folder: Path) -> None:
+    """Remove a folder that other processes may be reading or removing too: it is renamed away first (atomic, so
+    one process moves it and the others find nothing; readers keep the files they have open), then deleted."""
+    stale = folder.with_name(f"{folder.name}.stale-{os.getpid()}-{time.time_ns()}")
+    try:
+        folder.rename(stale)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(stale, ignore_errors=True)

@@ -83,10 +83,10 @@ def test_unknown_key_without_suggestion(tmp_path: Path) -> None:
 
 
 def test_known_unsupported_key_is_named(tmp_path: Path) -> None:
-    _, issues = check_config(write(tmp_path, "use_unsloth: true\nimage_max_pixels: 100\n"))
-    assert [i.key for i in issues] == ["use_unsloth", "image_max_pixels"]
+    _, issues = check_config(write(tmp_path, "use_unsloth: true\nmixture_of_depths: convert\n"))
+    assert [i.key for i in issues] == ["use_unsloth", "mixture_of_depths"]
     assert "key that lmf workbench does not support yet" in issues[0].message
-    assert "multimodal" in issues[1].message
+    assert "Mixture-of-Depths needs the mixture-of-depth package" in issues[1].message
     assert all("unknown" not in i.message for i in issues)
 
 

@@ -10,7 +10,9 @@ from transformers import AutoTokenizer
 
 from lmf_engine.demo.workspace import DEMO_MODEL_DIRNAME, demo_config_names, init_demo_workspace
 
-DATASETS = {"demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity"}
+DATASETS = {
+    "demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity", "demo_mllm", "demo_mllm_dpo"
+}  # fmt: skip
 # The keys the demo configs may use: ordinary LLaMA-Factory 0.9.5 keys.
 # fmt: off
 LF_KEYS = {
@@ -49,10 +51,13 @@ def check_alpaca(row: dict[str, Any], columns: dict[str, str], ranking: bool) ->
         assert isinstance(row[columns["response"]], str) and row[columns["response"]]
 
 
-def check_sharegpt(row: dict[str, Any], columns: dict[str, str], tags: dict[str, str]) -> None:
-    """LLaMA-Factory's rule: user/observation turns at odd positions, assistant/function turns at even ones."""
+def check_sharegpt(row: dict[str, Any], columns: dict[str, str], tags: dict[str, str], ranking: bool) -> None:
+    """LLaMA-Factory's rule: user/observation turns at odd positions, assistant/function turns at even ones (a
+    ranking row ends with the user turn; chosen and rejected answer it)."""
     messages = row[columns["messages"]]
-    assert messages and len(messages) % 2 == 0
+    assert messages and len(messages) % 2 == (1 if ranking else 0)
+    if ranking:
+        assert row[columns["chosen"]][tags["role_tag"]] == row[columns["rejected"]][tags["role_tag"]] == "assistant"
     odd = {tags["user_tag"], tags.get("observation_tag", "observation")}
     even = {tags["assistant_tag"], tags.get("function_tag", "function_call")}
     for i, message in enumerate(messages):
@@ -85,7 +90,7 @@ def test_every_dataset_is_valid_in_its_declared_format(demo_workspace: Path) -> 
     assert set(registry) == DATASETS
     for name, info in registry.items():
         rows = read_rows(demo_workspace / "data" / info["file_name"])
-        assert 40 <= len(rows) <= 200, name
+        assert (20 if "images" in info["columns"] else 40) <= len(rows) <= 200, name
         columns = info["columns"]
         if info.get("formatting", "alpaca") == "alpaca":
             for row in rows:
@@ -93,7 +98,7 @@ def test_every_dataset_is_valid_in_its_declared_format(demo_workspace: Path) -> 
         else:
             assert info["formatting"] == "sharegpt"
             for row in rows:
-                check_sharegpt(row, columns, {**SHAREGPT_TAGS, **info.get("tags", {})})
+                check_sharegpt(row, columns, {**SHAREGPT_TAGS, **info.get("tags", {})}, info.get("ranking", False))
     kto = read_rows(demo_workspace / "data" / registry["demo_kto"]["file_name"])
     assert 0.3 < sum(row["kto_tag"] for row in kto) / len(kto) < 0.7
     identity = (demo_workspace / "data" / registry["demo_identity"]["file_name"]).read_text()
@@ -110,7 +115,7 @@ def test_configs_use_lf_keys_and_point_at_workspace_files(demo_workspace: Path) 
         config = yaml.safe_load(text)
         assert set(config) <= LF_KEYS, (name, set(config) - LF_KEYS)
         assert (demo_workspace / config["model_name_or_path"] / "config.json").is_file()
-        assert config.get("template", "qwen") == "qwen" and config.get("bf16", False) is False
+        assert config.get("template", "qwen") in ("qwen", "qwen2_vl", "llava") and config.get("bf16", False) is False
         if config.get("do_train"):
             assert config["output_dir"] == f"runs/{name}" and config["dataset_dir"] == "data"
             assert config["cutoff_len"] == 256 and config["report_to"] == "none" and config["logging_steps"] == 1

@@ -3,10 +3,13 @@
 import bisect
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..example import Example, Message
+
+if TYPE_CHECKING:
+    from ..multimodal import MediaEncoder
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ class EncodeOptions:
     mask_history: bool = False
     packing: bool | None = None
     neat_packing: bool = False
+    media: "MediaEncoder | None" = field(default=None, compare=False)
+    """Set for a multimodal template: expands media placeholders, and the rows keep their media columns."""
 
     def __post_init__(self) -> None:
         if self.mask_history and self.train_on_prompt:
@@ -109,6 +114,9 @@ def examples_from_columns(batch: Mapping[str, Sequence[Any]]) -> list[Example]:
     systems = batch.get("_system") or [""] * size
     tools = batch.get("_tools") or [""] * size
     tags = batch.get("_kto_tag") or [None] * size
+    images = batch.get("_images") or [None] * size
+    videos = batch.get("_videos") or [None] * size
+    audios = batch.get("_audios") or [None] * size
     return [
         Example(
             prompt=[Message(m["role"], m["content"]) for m in batch["_prompt"][i]],
@@ -116,6 +124,9 @@ def examples_from_columns(batch: Mapping[str, Sequence[Any]]) -> list[Example]:
             system=systems[i] or "",
             tools=tools[i] or "",
             kto_tag=tags[i],
+            images=list(images[i] or ()),
+            videos=list(videos[i] or ()),
+            audios=list(audios[i] or ()),
         )
         for i in range(size)
     ]
@@ -126,6 +137,18 @@ def as_examples(examples: Sequence[Example] | Mapping[str, Sequence[Any]]) -> li
     if isinstance(examples, Mapping):
         return examples_from_columns(examples)
     return list(examples)
+
+
+def with_media(options: EncodeOptions, messages: Sequence[Message], example: Example) -> list[Message]:
+    """``messages`` with ``example``'s media placeholders expanded (unchanged without a media encoder)."""
+    return options.media.expand(messages, example) if options.media is not None else list(messages)
+
+
+def media_columns(options: EncodeOptions, kept: Sequence[Example]) -> Columns:
+    """The ``images``, ``videos`` and ``audios`` columns of the encoded rows (multimodal templates only)."""
+    if options.media is None:
+        return {}
+    return {kind: [getattr(ex, kind) or None for ex in kept] for kind in ("images", "videos", "audios")}
 
 
 def warn_dropped(example: Example) -> None:

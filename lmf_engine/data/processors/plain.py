@@ -6,7 +6,7 @@ from typing import Any
 
 from ..example import Example, Message
 from ..templates import ElementEncoder, Template
-from .common import Columns, EncodeOptions, as_examples, infer_seqlen, warn_dropped
+from .common import Columns, EncodeOptions, as_examples, infer_seqlen, media_columns, warn_dropped, with_media
 
 
 def encode_unsupervised(
@@ -20,12 +20,14 @@ def encode_unsupervised(
     options = options or EncodeOptions()
     encoder = encoder or ElementEncoder(tokenizer)
     renders = []
+    kept = []
     for ex in as_examples(examples):
         if len(ex.prompt) % 2 != 1:
             warn_dropped(ex)
             continue
         answer = list(ex.response) if len(ex.response) == 1 else [Message("assistant", "")]
-        renders.append(template.render_oneturn([*ex.prompt, *answer], ex.system, ex.tools))
+        renders.append(template.render_oneturn(with_media(options, [*ex.prompt, *answer], ex), ex.system, ex.tools))
+        kept.append(ex)
     encoder.prepare(elements for pair in renders for elements in pair)
     eos = [encoder.eos_id] if template.efficient_eos else []
     out: Columns = {"input_ids": [], "attention_mask": [], "labels": []}
@@ -35,7 +37,7 @@ def encode_unsupervised(
         out["input_ids"].append(input_ids[:source_len])
         out["attention_mask"].append([1] * source_len)
         out["labels"].append(labels[:target_len])
-    return out
+    return {**out, **media_columns(options, kept)}
 
 
 def encode_pretrain(

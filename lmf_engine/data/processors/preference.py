@@ -5,7 +5,16 @@ from typing import Any
 
 from ..example import Example, Message
 from ..templates import ElementEncoder, Template
-from .common import IGNORE_INDEX, Columns, EncodeOptions, as_examples, infer_seqlen, warn_dropped
+from .common import (
+    IGNORE_INDEX,
+    Columns,
+    EncodeOptions,
+    as_examples,
+    infer_seqlen,
+    media_columns,
+    warn_dropped,
+    with_media,
+)
 
 
 def _oneturn_ids(
@@ -29,12 +38,15 @@ def encode_pairwise(
     options = options or EncodeOptions()
     encoder = encoder or ElementEncoder(tokenizer)
     renders = []
+    kept = []
     for ex in as_examples(examples):
         if len(ex.prompt) % 2 != 1 or len(ex.response) < 2:
             warn_dropped(ex)
             continue
-        renders.append(template.render_oneturn([*ex.prompt, ex.response[0]], ex.system, ex.tools))
-        renders.append(template.render_oneturn([*ex.prompt, ex.response[1]], ex.system, ex.tools))
+        for response in ex.response[:2]:
+            messages = with_media(options, [*ex.prompt, response], ex)
+            renders.append(template.render_oneturn(messages, ex.system, ex.tools))
+        kept.append(ex)
     ids = _oneturn_ids(template, encoder, renders)
     eos = [encoder.eos_id] if template.efficient_eos else []
     keys = ("input_ids", "attention_mask", "labels")
@@ -47,7 +59,7 @@ def encode_pairwise(
             out[f"{side}_input_ids"].append(prompt + response)
             out[f"{side}_attention_mask"].append([1] * (len(prompt) + len(response)))
             out[f"{side}_labels"].append([IGNORE_INDEX] * source_len + response)
-    return out
+    return {**out, **media_columns(options, kept)}
 
 
 def kto_pair(example: Example) -> list[Message]:
@@ -77,6 +89,7 @@ def encode_feedback(
     kl_responses = [responses[-1], *responses[:-1]] if responses else []
     renders = []
     tags = []
+    kept = []
     for ex, response, kl_response in zip(batch, responses, kl_responses, strict=True):
         if len(ex.prompt) % 2 != 1 or len(response) < 2:
             warn_dropped(ex)
@@ -84,8 +97,10 @@ def encode_feedback(
         tags.append(bool(response[0].content))
         answer = response[0] if response[0].content else response[1]
         kl_answer = kl_response[0] if kl_response[0].content else kl_response[1]
-        renders.append(template.render_oneturn([*ex.prompt, answer], ex.system, ex.tools))
-        renders.append(template.render_oneturn([*ex.prompt, kl_answer], ex.system, ex.tools))
+        for last in (answer, kl_answer):
+            messages = with_media(options, [*ex.prompt, last], ex)
+            renders.append(template.render_oneturn(messages, ex.system, ex.tools))
+        kept.append(ex)
     ids = _oneturn_ids(template, encoder, renders)
     eos = [encoder.eos_id] if template.efficient_eos else []
     out: Columns = {
@@ -100,4 +115,4 @@ def encode_feedback(
             out[f"{prefix}attention_mask"].append([1] * len(input_ids))
             out[f"{prefix}labels"].append([IGNORE_INDEX] * source_len + response[:target_len])
     out["kto_tags"] = tags
-    return out
+    return {**out, **media_columns(options, kept)}

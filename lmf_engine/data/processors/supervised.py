@@ -7,7 +7,17 @@ from typing import Any
 
 from ..example import Example
 from ..templates import ElementEncoder, Template
-from .common import IGNORE_INDEX, Columns, EncodeOptions, as_examples, greedy_knapsack, infer_seqlen, warn_dropped
+from .common import (
+    IGNORE_INDEX,
+    Columns,
+    EncodeOptions,
+    as_examples,
+    greedy_knapsack,
+    infer_seqlen,
+    media_columns,
+    warn_dropped,
+    with_media,
+)
 
 log = logging.getLogger(__name__)
 MAX_SUBSEQ_IDX = 2**32  # LLaMA-Factory's filler for packed rows without media
@@ -56,16 +66,19 @@ def supervised_rows(
     encoder: ElementEncoder,
     examples: Sequence[Example],
     options: EncodeOptions,
+    kept: list[Example] | None = None,
 ) -> list[tuple[list[int], list[int]]]:
-    """(input_ids, labels) for every valid example; invalid ones are logged and skipped."""
+    """(input_ids, labels) for every valid example; invalid ones are logged and skipped (``kept`` gets the others)."""
     discard = options.mask_history and not template.preserve_thinking
     rendered = []
     for example in examples:
         if len(example.prompt) % 2 != 1 or len(example.response) != 1:
             warn_dropped(example)
             continue
-        messages = [*example.prompt, *example.response]
+        messages = with_media(options, [*example.prompt, *example.response], example)
         rendered.append(template.render_multiturn(messages, example.system, example.tools, discard))
+        if kept is not None:
+            kept.append(example)
     encoder.prepare(elements for pairs in rendered for pair in pairs for elements in pair)
     eos_id = encoder.eos_id
     cutoff = options.effective_cutoff
@@ -91,11 +104,12 @@ def encode_supervised(
     options = options or EncodeOptions()
     encoder = encoder or ElementEncoder(tokenizer)
     out: Columns = {"input_ids": [], "attention_mask": [], "labels": []}
-    for input_ids, labels in supervised_rows(template, encoder, as_examples(examples), options):
+    kept: list[Example] = []
+    for input_ids, labels in supervised_rows(template, encoder, as_examples(examples), options, kept):
         out["input_ids"].append(input_ids)
         out["attention_mask"].append([1] * len(input_ids))
         out["labels"].append(labels)
-    return out
+    return {**out, **media_columns(options, kept)}
 
 
 def encode_packed_supervised(
@@ -112,6 +126,8 @@ def encode_packed_supervised(
     ``packing_params`` gives the sub-sequence boundaries.
     """
     options = options or EncodeOptions(packing=True)
+    if options.media is not None:
+        raise ValueError("packing rows of a multimodal template is not supported in lmf workbench yet")
     encoder = encoder or ElementEncoder(tokenizer)
     rows = supervised_rows(template, encoder, as_examples(examples), options)
     return pack_encoded(rows, options.effective_cutoff, tokenizer.pad_token_id, options.neat_packing)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .slots import EOS, TemplateError, check_empty_slots, check_string_slots, parse_slots
-from .template import Template
+from .template import MEDIA_TOKEN_KEYS, MediaTokens, Template
 from .tools import get_tool_format
 
 SLOT_KEYS = ("format_user", "format_assistant", "format_system", "format_function", "format_observation")
@@ -33,6 +33,7 @@ KEYS = {
     "system_style",
     "reasoning",
     "multimodal",
+    "media_tokens",
     "description",
 }
 _BOOL_KEYS = ("efficient_eos", "replace_eos", "replace_jinja_template", "preserve_thinking")
@@ -139,8 +140,20 @@ def build(name: str, raw: Mapping[str, Any]) -> Template:
         system_style=system_style,
         reasoning=reasoning,
         multimodal=raw.get("multimodal"),
+        media_tokens=_media_tokens(raw.get("media_tokens", {}), where),
         source=str(raw.get("_source", "")),
     )
+
+
+def _media_tokens(raw: Any, where: str) -> MediaTokens:
+    if not isinstance(raw, dict):
+        raise TemplateError(f"{where}: media_tokens must be a table of strings")
+    unknown = sorted(set(raw) - set(MEDIA_TOKEN_KEYS))
+    if unknown:
+        raise TemplateError(f"{where}: media_tokens has unknown key(s) {', '.join(unknown)}")
+    if not all(isinstance(value, str) and value for value in raw.values()):
+        raise TemplateError(f"{where}: media_tokens values must be non-empty strings")
+    return MediaTokens(**raw)
 
 
 def load_files(paths: Iterable[Path], base: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Template]:

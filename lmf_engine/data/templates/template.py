@@ -12,6 +12,23 @@ from .slots import EOS, Element, Slots
 from .tools import FunctionCall, get_tool_format
 
 SystemStyle = Literal["separate", "merged"]
+MEDIA_TOKEN_KEYS = ("image", "video", "audio", "vision_bos", "vision_eos", "audio_bos", "audio_eos")
+
+
+@dataclass(frozen=True)
+class MediaTokens:
+    """The tokens a multimodal template's plugin writes: what each ``<image>`` / ``<video>`` / ``<audio>``
+    placeholder becomes (repeated once per feature), and the words around a run of them."""
+
+    image: str | None = None
+    video: str | None = None
+    audio: str | None = None
+    vision_bos: str | None = None
+    vision_eos: str | None = None
+    audio_bos: str | None = None
+    audio_eos: str | None = None
+
+
 Reasoning = Literal["none", "think", "think_close_only"]
 
 
@@ -23,7 +40,7 @@ class Template:
     ``reasoning="think"`` its ReasoningTemplate (empty thoughts are added, history thoughts dropped) and
     ``"think_close_only"`` its GLM-4.7 variant whose empty thought is only the closing word. ``tool_format`` names
     the format of tool calls in ``function`` messages and, unless ``tools_slots`` is set, of the tool list in the
-    system message. ``multimodal`` names LLaMA-Factory's mm plugin; only text is handled here.
+    system message. ``multimodal`` names LLaMA-Factory's mm plugin and ``media_tokens`` the tokens it writes.
     """
 
     name: str
@@ -47,6 +64,7 @@ class Template:
     system_style: SystemStyle = "separate"
     reasoning: Reasoning = "none"
     multimodal: str | None = None
+    media_tokens: MediaTokens = MediaTokens()
     source: str = field(default="", compare=False)
 
     @property

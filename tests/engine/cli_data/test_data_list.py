@@ -12,6 +12,8 @@ DEMO_KINDS = {
     "demo_kto": ("sharegpt", "kto", 62),
     "demo_pt": ("alpaca", "pretrain", 77),
     "demo_identity": ("alpaca", "sft", 41),
+    "demo_mllm": ("sharegpt", "sft", 42),
+    "demo_mllm_dpo": ("sharegpt", "preference", 21),
 }
 
 
@@ -29,7 +31,7 @@ def test_lists_the_demo_datasets(workspace: Path, cli) -> None:
     assert table.exit_code == 0
     for name in DEMO_KINDS:
         assert name in table.stdout
-    assert "6 dataset(s)" in table.stdout and "problem" not in table.stdout
+    assert "8 dataset(s)" in table.stdout and "problem" not in table.stdout
 
 
 def test_count_reads_text_formats(workspace: Path, cli) -> None:
@@ -81,10 +83,10 @@ def test_bad_entries_are_listed_with_their_problem(workspace: Path, cli) -> None
     assert "did you mean instruction?" in problems["typo_column"]
     assert "unknown key 'formating'; did you mean formatting?" in problems["typo_key"]
     assert problems["empty"] == "dataset empty (data/empty.json) has no rows"
-    assert "multimodal data is not supported yet" in problems["images"]
+    assert "columns.images names field 'pics', which data/demo_sft.json does not have" in problems["images"]
     assert all(problems[name] is None for name in DEMO_KINDS)
     table = cli("data", "list")
-    assert "13 dataset(s), 7 with problems" in table.stdout
+    assert "15 dataset(s), 7 with problems" in table.stdout
     assert "gone: data/dataset_info.json, entry 'gone'" in table.stdout
     assert tree_digest(workspace) == before
 

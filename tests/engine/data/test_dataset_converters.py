@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -251,6 +252,51 @@ def test_openai_broken_rows_are_reported(messages: list, reason: str) -> None:
 
 
 def test_example_rows_round_trip() -> None:
-    example = Example([u("q")], [a("r")], system="s", tools="t", kto_tag=True)
+    example = Example([u("q")], [a("r")], system="s", tools="t", kto_tag=True, images=["x.png"])
     assert Example.from_row(example.to_row()) == example
-    assert set(to_lf_row(example)) == {"_prompt", "_response", "_system", "_tools"}
+    assert set(to_lf_row(example)) == {"_prompt", "_response", "_system", "_tools", "_images", "_videos", "_audios"}
+    assert to_lf_row(Example([u("q")], [a("r")]))["_images"] is None  # as LLaMA-Factory's rows without media
+
+
+MEDIA = parse_entry(
+    "mm",
+    {"file_name": "mm.json", "formatting": "sharegpt", "columns": {"messages": "messages", "images": "images",
+     "videos": "videos"}, "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+     "assistant_tag": "assistant"}},
+)  # fmt: skip
+
+
+def mm_row(text: str, **media: object) -> dict:
+    return {"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "a"}], **media}
+
+
+def test_media_paths_start_at_media_dir_else_stay_as_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "x.png").write_bytes(b"")
+    (tmp_path / "y.png").write_bytes(b"")
+    (tmp_path / "frames").mkdir()
+    for name in ("f1.png", "f2.png"):
+        (tmp_path / "media" / name).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    example = convert_row(mm_row("<image><image><video>q", images=["x.png", "y.png"], videos=[["f1.png", "f2.png"]]),
+                          MEDIA, "media")  # fmt: skip
+    assert example.images == [str(Path("media") / "x.png"), "y.png"]
+    assert example.videos == [f"{Path('media') / 'f1.png'}\n{Path('media') / 'f2.png'}"]  # a video given as frames
+    assert convert_row(mm_row("<image>q", images="x.png"), MEDIA, "media").images == [str(Path("media") / "x.png")]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (mm_row("<image>q", images=["https://example.com/x.png"]), "is a URL; media must be local files"),
+        (mm_row("<image>q", images=["nowhere.png"]), "no file 'nowhere.png' under media_dir"),
+        (mm_row("<image><image>q", images=["x.png"]), "1 images for 2 <image> placeholder"),
+        (mm_row("q", images=["x.png"]), "1 images for 0 <image> placeholder"),
+        (mm_row("<video>q"), "0 videos for 1 <video> placeholder"),
+        (mm_row("<image>q", images=[{"bytes": b"x"}]), "holds dict"),
+    ],
+)
+def test_media_problems_name_the_field_and_the_count(tmp_path, row: dict, reason: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "x.png").write_bytes(b"")
+    with pytest.raises(RowError, match=re.escape(reason)):
+        convert_row(row, MEDIA, str(tmp_path))

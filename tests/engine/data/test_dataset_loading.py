@@ -10,7 +10,7 @@ from lmf_engine.data.errors import BadRowsError, DataError
 from lmf_engine.data.example import Example
 from lmf_engine.data.loading import load_data
 
-COLUMNS = ["_prompt", "_response", "_system", "_tools", "_kto_tag"]
+COLUMNS = ["_prompt", "_response", "_system", "_tools", "_kto_tag", "_images", "_videos", "_audios"]
 
 
 @pytest.fixture
@@ -43,7 +43,6 @@ def data_dir(tmp_path: Path) -> Path:
             "plain_txt": {"file_name": "docs.txt"},
             "typo": {"file_name": "a.json", "columns": {"prompt": "instruction", "response": "outptu"}},
             "sampled": {"file_name": "b.jsonl", "num_samples": 9},
-            "images": {"file_name": "a.json", "columns": {"prompt": "instruction", "images": "img"}},
         },
     )
 
@@ -135,7 +134,7 @@ def test_native_streams_report_bad_rows_as_they_are_read(make_config: Any, data_
     stream = read_dataset(spec, str(data_dir)).to_iterable_dataset()
     for on_bad_row in ("skip", "fail"):
         report = BadRowReport()
-        converter = RowConverter(spec, "sft", "hub:bad", on_bad_row == "fail", report)
+        converter = RowConverter(spec, "sft", "hub:bad", str(data_dir), on_bad_row == "fail", report)
         rows = stream.map(converter, with_indices=True, remove_columns=stream.column_names)
         if on_bad_row == "fail":
             with pytest.raises(BadRowsError, match="dataset bad \\(hub:bad\\) cannot be used:\n  row 2: no response"):
@@ -190,7 +189,6 @@ def test_all_rows_bad_is_an_error_even_when_skipping(make_config: Any, data_dir:
         ({"dataset": "a", "stage": "kto"}, "stage kto needs a kto_tag column; dataset a has none"),
         ({"dataset": "kto"}, "dataset kto is a kto dataset \\(kto_tag column\\); use stage kto"),
         ({"dataset": "empty"}, "dataset empty \\(.*empty.json\\) has no rows"),
-        ({"dataset": "images"}, "multimodal data is not supported yet"),
         (
             {"dataset": "typo"},
             "entry 'typo': columns.response names field 'outptu', which .* does not have .*did you mean output",

@@ -1,9 +1,14 @@
 """The whole data pipeline of a config: encoding equal to the encoders, and the tokenized cache's keying."""
 
 import json
+import logging
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from lmf_engine.config import load_config
 from lmf_engine.data.errors import BadRowsError, DataError
@@ -38,6 +43,30 @@ def test_second_run_reads_the_cache_and_any_input_change_misses(workspace: Path)
     assert not prepare_data(config()).from_cache
     assert not prepare_data(config("sft_lora", "overwrite_cache=true")).from_cache
     assert prepare_data(config("sft_lora", "preprocessing_num_workers=2")).from_cache  # workers do not change rows
+
+
+def test_a_run_waits_for_another_encoding_the_same_data_then_loads_its_cache(
+    workspace: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = prepare_data(config())
+    assert first.cache is not None
+    aside = first.cache.with_name("aside")
+    first.cache.rename(aside)  # as if another process were encoding it now
+    other = FileLock(str(first.cache.with_name(f".{first.cache.name}.lock")))
+    other.acquire()
+    result: list[Any] = []
+    waiter = threading.Thread(target=lambda: result.append(prepare_data(config())))
+    with caplog.at_level(logging.INFO, logger="lmf_engine.data.pipeline"):
+        waiter.start()
+        deadline = time.monotonic() + 60
+        while "Waiting for another process" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        aside.rename(first.cache)  # the other process saved it, then let go
+        other.release()
+        waiter.join(timeout=60)
+    assert result and result[0].from_cache and result[0].cache == first.cache
+    assert "Another process encoded the same data meanwhile" in caplog.text
+    assert result[0].train["input_ids"] == first.train["input_ids"]
 
 
 def test_tokenized_path_saves_then_loads(workspace: Path) -> None:

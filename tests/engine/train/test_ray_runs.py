@@ -26,7 +26,7 @@ def test_ray_run_stops_resumes_and_equals_the_accelerate_run(demo_workspace: Pat
 
     workspace = copy_workspace(demo_workspace, tmp_path)
     config_file = workspace / "configs" / "sft_lora.yaml"
-    environ = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    environ = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_DEDUP_LOGS": "0"}
     ray_run = start_run(
         load_config(config_file, [*OVERRIDES, "output_dir=runs/ray"]), workspace=workspace,
         environ={**environ, "USE_RAY": "1"},

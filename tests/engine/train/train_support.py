@@ -74,8 +74,19 @@ def wait_for_step(run_dir: Path, step: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (run_dir / "events.jsonl").exists():
-            done = [e for e in events(run_dir) if e["kind"] == "progress" and e.get("step", 0) >= step]
-            if done:
+            seen = events(run_dir)
+            if [e for e in seen if e["kind"] == "progress" and e.get("step", 0) >= step]:
                 return
+            if [e for e in seen if e["kind"] == "state" and e["state"] == "failed"]:
+                errors = [e["message"] for e in seen if e["kind"] == "error"]
+                raise AssertionError(f"the run failed before step {step}: {errors}\n{_log_excerpt(run_dir)}")
         time.sleep(0.1)
-    raise AssertionError(f"no step {step} after {timeout}s:\n" + (run_dir / "stdout.log").read_text()[-3000:])
+    raise AssertionError(f"no step {step} after {timeout}s:\n{_log_excerpt(run_dir)}")
+
+
+def _log_excerpt(run_dir: Path) -> str:
+    """The log's tracebacks and error lines, then its end."""
+    lines = (run_dir / "stdout.log").read_text(errors="replace").splitlines()
+    marked = [i for i, line in enumerate(lines) if "Traceback" in line or "Error" in line]
+    picked = sorted({j for i in marked for j in range(i, min(i + 40, len(lines)))})
+    return "\n".join(lines[j] for j in picked)[-6000:] + "\n...\n" + "\n".join(lines)[-2000:]

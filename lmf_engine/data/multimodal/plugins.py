@@ -1,0 +1,185 @@
+"""LLaMA-Factory's multimodal plugins, as far as they decide tokens: what each ``<image>`` / ``<video>`` /
+``<audio>`` placeholder of a message becomes.
+
+A plugin is named by the template (``multimodal = "qwen2_vl"``), writes the template's :class:`MediaTokens`, and
+counts the tokens of each medium from its size (see :mod:`.images`) and the processor's settings, with LLaMA-Factory
+0.9.5's arithmetic, so the ids equal LLaMA-Factory's without running the image processor per row.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..example import Message
+from ..media_paths import PLACEHOLDERS, SINGULAR, MediaKind
+from ..templates.template import MediaTokens
+from .images import header_size, regularized_size
+from .processor import MediaProcessor
+
+
+class MediaUnsupported(ValueError):
+    """The template's plugin cannot take a medium a row has (or cannot yet in lmf); the message says which."""
+
+
+@dataclass(frozen=True)
+class Media:
+    """One row's media paths."""
+
+    images: Sequence[str] = ()
+    videos: Sequence[str] = ()
+    audios: Sequence[str] = ()
+
+    def of(self, kind: MediaKind) -> Sequence[str]:
+        return getattr(self, kind)
+
+
+@dataclass(frozen=True)
+class MediaPlugin:
+    """A plugin that writes ``tokens``; subclasses say how many tokens each medium becomes."""
+
+    name: str
+    tokens: MediaTokens
+    kinds: ClassVar[tuple[MediaKind, ...]] = ()
+    """The media this plugin expands (in lmf); others are refused with the reason."""
+
+    def check(self, media: Media, processor: MediaProcessor) -> None:
+        """Raise :class:`MediaUnsupported` when the row has media this plugin or model cannot take."""
+        for kind in ("images", "videos", "audios"):
+            if not media.of(kind):  # type: ignore[arg-type]
+                continue
+            token = getattr(self.tokens, SINGULAR[kind])  # type: ignore[index]
+            if token is None:
+                raise MediaUnsupported(
+                    f"the template's plugin ({self.name}) takes no {kind}: use a template of a model that does"
+                )
+            if kind not in self.kinds:
+                raise MediaUnsupported(f"{kind} with the {self.name} plugin are not supported in lmf workbench yet")
+            part = {"images": "image processor", "videos": "video processor", "audios": "audio feature extractor"}
+            if self._part(kind, processor) is None:
+                reason = processor.missing.get(part[kind], f"{processor.path or 'the model'} has none")
+                raise MediaUnsupported(f"{kind} need the model's {part[kind]} ({reason})")
+
+    @staticmethod
+    def _part(kind: str, processor: MediaProcessor) -> Any:
+        if kind == "images":
+            return processor.image_processor
+        if kind == "videos":
+            return processor.video_processor or processor.image_processor
+        return processor.feature_extractor
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[str], processor: MediaProcessor) -> list[int]:
+        """How many tokens each medium of ``kind`` becomes."""
+        raise NotImplementedError
+
+    def wrap(self, kind: MediaKind, count: int) -> str:
+        """The text one medium becomes: its token ``count`` times (between the plugin's words, if any)."""
+        token = getattr(self.tokens, SINGULAR[kind])
+        return token * count
+
+    def expand(self, messages: Sequence[Message], media: Media, processor: MediaProcessor) -> list[Message]:
+        """``messages`` with each placeholder replaced by its medium's tokens, in order across the messages."""
+        self.check(media, processor)
+        runs = {kind: iter(self.wrap(kind, n) for n in self.seqlens(kind, media.of(kind), processor))
+                for kind in self.kinds if media.of(kind)}  # fmt: skip
+        out = []
+        for message in messages:
+            content = message.content
+            for kind, texts in runs.items():
+                content = _replace_each(content, PLACEHOLDERS[kind], texts)
+            out.append(Message(message.role, content) if content != message.content else message)
+        return out
+
+
+def _replace_each(content: str, placeholder: str, texts: Any) -> str:
+    if placeholder not in content:
+        return content
+    pieces = content.split(placeholder)
+    return pieces[0] + "".join(next(texts) + piece for piece in pieces[1:])
+
+
+def _size_value(size: Any, key: str) -> Any:
+    return size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+
+
+@dataclass(frozen=True)
+class QwenVLPlugin(MediaPlugin):
+    """Qwen2-VL (and Qwen2.5-VL): ``<|vision_start|>`` + one ``<|image_pad|>`` per merged patch + ``<|vision_end|>``;
+    the grid is the image processor's ``smart_resize`` of the regularized size."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def wrap(self, kind: MediaKind, count: int) -> str:
+        return f"{self.tokens.vision_bos}{super().wrap(kind, count)}{self.tokens.vision_eos}"
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[str], processor: MediaProcessor) -> list[int]:
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+        image_processor = processor.image_processor
+        patch, merge = image_processor.patch_size, image_processor.merge_size
+        size = image_processor.size
+        min_pixels, max_pixels = _size_value(size, "shortest_edge"), _size_value(size, "longest_edge")
+        options = processor.options
+        counts = []
+        for path in paths:
+            width, height = regularized_size(
+                header_size(path), options.image_max_pixels, options.image_min_pixels, qwen=True
+            )
+            if image_processor.do_resize:
+                height, width = smart_resize(
+                    height, width, factor=patch * merge, min_pixels=min_pixels, max_pixels=max_pixels
+                )
+            counts.append((height // patch) * (width // patch) // (merge * merge))
+        return counts
+
+
+@dataclass(frozen=True)
+class LlavaPlugin(MediaPlugin):
+    """LLaVA-1.5: every image becomes the same number of ``<image>`` tokens, one per patch of the processed image
+    (plus ``num_additional_image_tokens``, less the CLS feature with the ``default`` feature strategy)."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[str], processor: MediaProcessor) -> list[int]:
+        height, width = _processed_size(processor, paths[0])
+        patch = processor.setting("patch_size")
+        count = (height // patch) * (width // patch) + processor.setting("num_additional_image_tokens", 0)
+        if processor.setting("vision_feature_select_strategy") == "default":
+            count -= 1
+        return [count] * len(paths)
+
+
+def _processed_size(processor: MediaProcessor, first: str) -> tuple[int, int]:
+    """(height, width) of the pixel values the image processor makes of the row's first image (LLaMA-Factory
+    uses that one for every image of the row): the crop size when the processor crops to a fixed size."""
+    image_processor = processor.image_processor
+    crop = getattr(image_processor, "crop_size", None)
+    if getattr(image_processor, "do_center_crop", False) and crop is not None:
+        return _size_value(crop, "height"), _size_value(crop, "width")
+    from .images import load_image
+
+    options = processor.options
+    image = load_image(first, options.image_max_pixels, options.image_min_pixels)
+    pixels = image_processor([image], return_tensors="np")["pixel_values"][0]
+    return int(pixels.shape[-2]), int(pixels.shape[-1])
+
+
+PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
+    "qwen2_vl": QwenVLPlugin,
+    "llava": LlavaPlugin,
+}
+"""The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
+
+
+def get_plugin(name: str | None, tokens: MediaTokens) -> MediaPlugin | None:
+    """The plugin a template names, or None for a text-only template."""
+    if name is None:
+        return None
+    factory = PLUGINS.get(name)
+    if factory is None:
+        return _Unsupported(name, tokens)
+    return factory(name, tokens)
+
+
+@dataclass(frozen=True)
+class _Unsupported(MediaPlugin):
+    """A plugin of LLaMA-Factory's that lmf does not cover yet: rows without media still encode."""

@@ -1,0 +1,102 @@
+"""Tiny vision-language models built locally, for tests, goldens and the demo (no model hub needed).
+
+:func:`build_tiny_vlm` saves a 2-layer language model with a 1-layer vision tower, random weights, the tiny
+tokenizer of :mod:`lmf_engine.model.tiny` with the architecture's media tokens, and the architecture's processor
+(image processor + tokenizer), so ``AutoProcessor.from_pretrained(out_dir)`` and
+``AutoModelForImageTextToText.from_pretrained(out_dir)`` load it, in lmf and in LLaMA-Factory alike.
+
+- ``qwen2_vl``: Qwen2-VL (patch 14, merge 2, temporal patch 2; ``<|vision_start|><|image_pad|>...<|vision_end|>``);
+- ``llava``: LLaVA-1.5 (a CLIP vision tower, 56-pixel crops of 14-pixel patches, so 16 ``<image>`` tokens).
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from .tiny import save_tiny, text_shape, train_tiny_tokenizer
+
+VlmArch = Literal["qwen2_vl", "llava"]
+QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
+LLAVA_TOKENS = ("<image>",)
+TINY_IMAGE_PIXELS = (56 * 56, 28 * 28 * 64)
+"""Qwen2-VL's min and max pixels here (the processor's ``size``), small so that images give few tokens."""
+
+
+def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int = 512, seed: int = 0) -> Path:
+    """Build and save a tiny ``arch`` vision-language model with its processor; returns ``out_dir``."""
+    if arch == "qwen2_vl":
+        return _qwen2_vl(Path(out_dir), vocab_size, seed)
+    if arch == "llava":
+        return _llava(Path(out_dir), vocab_size, seed)
+    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl' or 'llava'")
+
+
+def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_VL_TOKENS)
+    ids = dict(zip(QWEN2_VL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN2_VL_TOKENS)), strict=True))
+    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=True)
+    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]}
+    vision = {
+        "depth": 1, "embed_dim": 32, "hidden_size": text["hidden_size"], "num_heads": 2, "mlp_ratio": 2,
+        "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+    }  # fmt: skip
+    config = Qwen2VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2VLForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    min_pixels, max_pixels = TINY_IMAGE_PIXELS
+    image_processor = Qwen2VLImageProcessorPil(size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
+    _save_processor(out_dir, image_processor, {"processor_class": "Qwen2VLProcessor"})
+    return out_dir
+
+
+def _llava(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=LLAVA_TOKENS)
+    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=False)
+    vision = CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=56, patch_size=14
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config={"model_type": "qwen2", **text},
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-2,
+        projector_hidden_act="gelu",
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56})
+    settings = {
+        "processor_class": "LlavaProcessor", "patch_size": 14, "vision_feature_select_strategy": "default",
+        "num_additional_image_tokens": 1, "image_token": "<image>",
+    }  # fmt: skip
+    _save_processor(out_dir, image_processor, settings)
+    return out_dir
+
+
+def _save_processor(out_dir: Path, image_processor: Any, settings: dict[str, Any]) -> None:
+    """``preprocessor_config.json`` and ``processor_config.json`` as the model's processor class writes them (built
+    without its class, which wants a video processor, and so torchvision, even for a model of images only)."""
+    image_processor.save_pretrained(out_dir)
+    (out_dir / "processor_config.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,114 @@
+"""Write tests/fixtures/multimodal/CASE.json: LLaMA-Factory 0.9.5's encoding of the demo's multimodal datasets with
+the demo's tiny vision-language models, the golden of tests/engine/data/test_multimodal_vs_lf.py.
+
+Run with the multimodal reference environment (``benchmarks/reference_mm_venv.sh``: LLaMA-Factory with torch and
+torchvision, which transformers 5 needs to load a Qwen2-VL processor at all) on a demo workspace made by this
+project's venv::
+
+    .venv/bin/lmf-engine demo init /tmp/mm-ws
+    /work/lf-mm-venv/bin/python scripts/lf_mm_goldens.py --workspace /tmp/mm-ws
+
+For each case, LLaMA-Factory's ``get_dataset`` gives the encoded rows (input ids, labels, media paths) and its
+plugin's ``get_mm_inputs`` the processor tensors of the first rows (shapes, and sums and leading values of the
+pixel values). The image processor is the PIL one (``backend="pil"``), which is what transformers gives on a
+machine without torchvision, so that the pixel values compare with this project's CPU test environment.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "tests" / "fixtures" / "multimodal"
+MM_ROWS = 4  # rows whose processor tensors are recorded
+BASE: dict[str, Any] = {
+    "do_train": True,
+    "finetuning_type": "lora",
+    "dataset_dir": "data",
+    "cutoff_len": 1024,
+    "overwrite_cache": True,
+    "output_dir": "/tmp/lf-mm-goldens-out",
+    "report_to": "none",
+    "preprocessing_num_workers": None,
+}
+CASES: dict[str, dict[str, Any]] = {
+    "qwen2_vl_sft": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "sft",
+                     "dataset": "demo_mllm"},
+    "qwen2_vl_sft_pixels": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "sft",
+                            "dataset": "demo_mllm", "image_max_pixels": 5000, "image_min_pixels": 3000,
+                            "cutoff_len": 64},
+    "qwen2_vl_dpo": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "dpo",
+                     "dataset": "demo_mllm_dpo"},
+    "llava_sft": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "sft",
+                  "dataset": "demo_mllm"},
+    "llava_dpo": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "dpo",
+                  "dataset": "demo_mllm_dpo"},
+}  # fmt: skip
+PACKAGES = ("llamafactory", "torch", "torchvision", "transformers", "datasets", "pillow")
+
+
+def _tensor_summary(value: Any) -> Any:
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        return value
+    summary: dict[str, Any] = {"shape": list(value.shape), "dtype": str(value.dtype).removeprefix("torch.")}
+    if value.is_floating_point():
+        flat = value.double().flatten()
+        summary.update(sum=float(flat.sum()), abs_sum=float(flat.abs().sum()), head=flat[:8].tolist())
+    else:
+        summary["values"] = value.tolist()
+    return summary
+
+
+def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
+    from llamafactory.hparams import get_train_args
+    from llamafactory.model import load_tokenizer
+    from transformers import AutoImageProcessor
+
+    config = {**BASE, **values}
+    model_args, data_args, training_args, finetuning_args, _ = get_train_args(dict(config))
+    module = load_tokenizer(model_args)
+    processor = module["processor"]
+    processor.image_processor = AutoImageProcessor.from_pretrained(model_args.model_name_or_path, backend="pil")
+    template = get_template_and_fix_tokenizer(module["tokenizer"], data_args)
+    stage = "rm" if config["stage"] == "dpo" else config["stage"]
+    dataset = get_dataset(template, model_args, data_args, training_args, stage, **module)["train_dataset"]
+    rows = [dict(row) for row in dataset]
+    mm_inputs = []
+    for row in rows[:MM_ROWS]:
+        images = row.get("images") or []
+        inputs = template.mm_plugin.get_mm_inputs(
+            images, [], [], [len(images)], [0], [0], [row.get("input_ids") or row["chosen_input_ids"]], processor
+        )
+        mm_inputs.append({key: _tensor_summary(value) for key, value in inputs.items()})
+    return {
+        "config": config,
+        "columns": sorted(rows[0]),
+        "rows": rows,
+        "mm_inputs": mm_inputs,
+        "versions": {package: importlib.metadata.version(package) for package in PACKAGES},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", required=True, help="a demo workspace (lmf-engine demo init)")
+    parser.add_argument("cases", nargs="*", help="cases to write (default: all)")
+    args = parser.parse_args()
+    os.chdir(args.workspace)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in args.cases or list(CASES):
+        result = run_case(name, CASES[name])
+        (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"{name}: {len(result['rows'])} rows", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Multimodal data beyond the LLaMA-Factory goldens: what is refused and why, the resize arithmetic, the cache key."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lmf_engine.config import load_config
+from lmf_engine.data.errors import DataError
+from lmf_engine.data.multimodal.images import header_size, load_image, regularized_size
+from lmf_engine.data.pipeline import prepare_data
+
+VLM = ["configs/sft_vlm_lora.yaml"]
+
+
+def vlm_config(*overrides: str):  # type: ignore[no-untyped-def]
+    return load_config(*VLM, ["overwrite_cache=false", *overrides])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["template=qwen"], "dataset demo_mllm has images, and template qwen takes text only"),
+        (["template=gemma3"], "template gemma3's plugin gemma3 with those media is not supported in lmf workbench"),
+    ],
+)
+def test_media_with_a_template_that_cannot_take_them_is_refused_before_loading(
+    workspace: Path, overrides: list[str], message: str
+) -> None:
+    with pytest.raises(DataError, match=message):
+        prepare_data(vlm_config(*overrides))
+
+
+def test_videos_with_qwen2_vl_are_refused_with_the_reason(workspace: Path) -> None:
+    info = json.loads((workspace / "data" / "dataset_info.json").read_text())
+    info["clips"] = {**info["demo_mllm"], "columns": {"messages": "messages", "videos": "videos"}}
+    (workspace / "data" / "dataset_info.json").write_text(json.dumps(info))
+    with pytest.raises(DataError, match=r"plugin qwen2_vl with those media is not supported .*qwen2_vl \(images\)"):
+        prepare_data(vlm_config("dataset=clips"))
+
+
+def test_a_media_key_changes_the_cache_key_and_the_tokens(workspace: Path) -> None:
+    first = prepare_data(vlm_config())
+    smaller = prepare_data(vlm_config("image_max_pixels=3000"))
+    assert not smaller.from_cache and smaller.cache != first.cache
+    assert len(smaller.train[2]["input_ids"]) < len(first.train[2]["input_ids"])  # the 1000x700 picture
+    assert prepare_data(vlm_config()).from_cache
+
+
+@pytest.mark.parametrize(
+    ("size", "max_pixels", "min_pixels", "qwen", "expected"),
+    [
+        ((1000, 700), 768 * 768, 32 * 32, False, (917, 642)),
+        ((1000, 700), 5000, 32 * 32, False, (84, 59)),
+        ((24, 24), 768 * 768, 32 * 32, False, (32, 32)),
+        ((24, 24), 768 * 768, 16 * 16, True, (28, 28)),
+        ((600, 2), 768 * 768, 1, True, (600, 28)),
+        ((6000, 20), 768 * 768, 1, True, (5040, 28)),
+    ],
+)
+def test_regularized_size_follows_llamafactorys_resizes(
+    size: tuple[int, int], max_pixels: int, min_pixels: int, qwen: bool, expected: tuple[int, int]
+) -> None:
+    assert regularized_size(size, max_pixels, min_pixels, qwen) == expected
+
+
+def test_the_loaded_image_has_the_regularized_size_and_is_rgb(workspace: Path) -> None:
+    for name in ("grey_dot", "pink_circle", "green_triangle", "orange_banner"):
+        path = str(workspace / "data" / "demo_images" / f"{name}.png")
+        image = load_image(path, 5000, 3000, qwen=True)
+        assert image.mode == "RGB" and image.size == regularized_size(header_size(path), 5000, 3000, qwen=True)
