@@ -8,6 +8,13 @@ on a demo workspace made by this project's venv::
     /work/lf-venv/bin/python scripts/lf_method_goldens.py --workspace /tmp/method-ws galore \\
         use_galore=true galore_target=all galore_rank=4
 
+Multimodal cases run with the multimodal reference environment (``benchmarks/reference_mm_venv.sh``), e.g.::
+
+    /work/lf-mm-venv/bin/python scripts/lf_method_goldens.py --workspace /tmp/method-ws vlm_qwen2_vl_lora \
+        model_name_or_path=models/tiny-qwen2-vl template=qwen2_vl dataset=demo_mllm
+
+Image processors are transformers' PIL ones in both (see PIL_TRAIN).
+
 The case's config is BASE (LoRA sft of the demo's tiny model, 10 steps, a loss per step) with the overrides; it is
 stored whole in the golden, with the losses ``llamafactory-cli train`` logged and the versions it ran with.
 ``--setup "ARGS"`` (repeatable) runs ``lmf-engine ARGS`` in the workspace first (say, to write a model the case
@@ -57,9 +64,32 @@ BASE: dict[str, Any] = {
     "seed": 42,
 }
 PACKAGES = (
-    "llamafactory", "torch", "transformers", "peft", "trl", "accelerate", "datasets",
+    "llamafactory", "torch", "torchvision", "transformers", "peft", "trl", "accelerate", "datasets", "pillow",
     "galore-torch", "apollo-torch", "badam", "adam-mini",
 )  # fmt: skip
+
+
+PIL_TRAIN = """
+import sys
+import transformers
+from transformers.models.auto import image_processing_auto
+
+load = image_processing_auto.AutoImageProcessor.from_pretrained.__func__
+
+
+def pil_only(cls, *args, **kwargs):
+    kwargs.pop("use_fast", None)
+    return load(cls, *args, **{**kwargs, "backend": "pil"})
+
+
+image_processing_auto.AutoImageProcessor.from_pretrained = classmethod(pil_only)
+from llamafactory.cli import main
+
+sys.argv = ["llamafactory-cli", "train", sys.argv[1]]
+main()
+"""
+"""``llamafactory-cli train CONFIG`` with transformers' PIL image processors, the ones a machine without
+torchvision (this project's CPU test machine) loads, so that multimodal cases see the same pixel values."""
 
 
 def versions() -> dict[str, str]:
@@ -96,9 +126,8 @@ def main() -> None:
     config["output_dir"] = f"runs/{run_name}"
     config_file = workspace / "configs" / f"{run_name}.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    cli = Path(sys.executable).parent / "llamafactory-cli"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""}
-    subprocess.run([str(cli), "train", str(config_file)], cwd=workspace, check=True, env=env)
+    subprocess.run([sys.executable, "-c", PIL_TRAIN, str(config_file)], cwd=workspace, check=True, env=env)
     found = losses(workspace / config["output_dir"] / "trainer_log.jsonl")
     if len(found) != config["max_steps"]:
         raise SystemExit(f"LLaMA-Factory logged {len(found)} losses, expected {config['max_steps']}")

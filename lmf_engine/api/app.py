@@ -60,9 +60,11 @@ def create_app(
     model_name: str | None = None,
     cors_origins: Sequence[str] = (),
     max_body_bytes: int | None = None,
+    allow_local_media: bool = False,
 ) -> FastAPI:
     """The API app for ``engine``. ``model_name`` (or ``API_MODEL_NAME``) is the id ``/v1/models`` lists; request
-    bodies over ``max_body_bytes`` (default ``$API_MAX_BODY_MB``, 32 MB) get 413 before they are parsed."""
+    bodies over ``max_body_bytes`` (default ``$API_MAX_BODY_MB``, 32 MB) get 413 before they are parsed. Images come
+    as ``image_url`` parts with ``data:`` URLs, or with ``allow_local_media`` as paths on the server's disk."""
     model_id = model_name or os.environ.get("API_MODEL_NAME") or engine.model_name
 
     @asynccontextmanager
@@ -88,9 +90,11 @@ def create_app(
             raise APIError(405, "this model is a reward model (stage: rm); use /v1/score/evaluation")
         if body.stream and body.n > 1:
             raise APIError(400, "n > 1 cannot be streamed; set n to 1 or stream to false", "n")
-        messages, system = engine_messages(body)
+        messages, system, images = engine_messages(body, allow_local_media)
         tools = engine_tools(body)
         settings = generation_settings(body, engine.context_length)
+        if images:
+            settings["images"] = images
         model = body.model or model_id
         cid = completion_id()
         if body.stream:

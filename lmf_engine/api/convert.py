@@ -1,11 +1,17 @@
 """OpenAI chat requests to engine calls, and engine answers to OpenAI responses (LLaMA-Factory's ``api/chat.py``)."""
 
+import base64
+import binascii
+import io
 import json
+import os
+import re
 import time
 import uuid
 from typing import Any
 
 from lmf_engine.chat.engine import Response
+from lmf_engine.data.media_paths import PLACEHOLDERS
 from lmf_engine.data.templates import FunctionCall
 
 from .errors import APIError
@@ -15,7 +21,35 @@ ROLES = {"user": "user", "assistant": "assistant", "tool": "observation", "funct
 """OpenAI roles to LLaMA-Factory's (``system``/``developer`` only lead, as the system prompt)."""
 
 
-def _text(message: ChatMessage, index: int) -> str:
+DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,(.+)$", re.DOTALL)
+
+
+def _image(url: str, index: int, allow_local: bool) -> Any:
+    """An ``image_url`` part's image: a ``data:`` URL decoded, or (when the server allows it) a local file."""
+    from PIL import Image, UnidentifiedImageError
+
+    where = f"messages[{index}]: image_url"
+    if match := DATA_URL.match(url):
+        try:
+            with Image.open(io.BytesIO(base64.b64decode(match.group(1), validate=True))) as image:
+                image.load()
+                return image.copy()
+        except (binascii.Error, UnidentifiedImageError, OSError) as exc:
+            raise APIError(400, f"{where}: the data URL is not a readable image ({exc})", "messages") from None
+    if url.startswith(("http://", "https://")):
+        raise APIError(400, f"{where}: images are not fetched from the web; send a data: URL", "messages")
+    if not allow_local:
+        raise APIError(
+            400, f"{where}: local paths are off (start the server with --allow-local-media); send a data: URL",
+            "messages",
+        )  # fmt: skip
+    if not os.path.isfile(url):
+        raise APIError(400, f"{where}: no file {url!r}", "messages")
+    return url
+
+
+def _text(message: ChatMessage, index: int, images: list[Any], allow_local: bool) -> str:
+    """The message's text; each image part becomes an ``<image>`` placeholder and its image goes to ``images``."""
     if message.content is None:
         if message.role != "assistant":
             raise APIError(400, f"messages[{index}]: a {message.role} message needs content (a text)", "messages")
@@ -24,9 +58,15 @@ def _text(message: ChatMessage, index: int) -> str:
         return message.content
     parts = []
     for part in message.content:
-        if part.type != "text":
-            raise APIError(400, f"messages[{index}]: only text content is supported, not {part.type!r}", "messages")
-        parts.append(part.text or "")
+        if part.type == "image_url" and part.image_url is not None:
+            images.append(_image(part.image_url.url, index, allow_local))
+            parts.append(PLACEHOLDERS["images"])
+        elif part.type == "text":
+            parts.append(part.text or "")
+        else:
+            raise APIError(
+                400, f"messages[{index}]: content parts are text or image_url, not {part.type!r}", "messages"
+            )
     return "".join(parts)
 
 
@@ -41,8 +81,11 @@ def _call_text(calls: list[ToolCall]) -> str:
     return json.dumps(items, ensure_ascii=False)
 
 
-def engine_messages(request: ChatCompletionRequest) -> tuple[list[dict[str, str]], str | None]:
-    """The conversation in LLaMA-Factory's roles and the system prompt (a first system/developer message).
+def engine_messages(
+    request: ChatCompletionRequest, allow_local_media: bool = False
+) -> tuple[list[dict[str, str]], str | None, list[Any]]:
+    """The conversation in LLaMA-Factory's roles, the system prompt (a first system/developer message) and the
+    images of its ``image_url`` parts (each at an ``<image>`` placeholder, in order).
 
     An assistant message with ``tool_calls`` becomes a ``function`` message holding the calls as JSON (arguments as
     objects). Order is checked by the engine.
@@ -51,8 +94,9 @@ def engine_messages(request: ChatCompletionRequest) -> tuple[list[dict[str, str]
         raise APIError(400, "messages must not be empty", "messages")
     items = list(request.messages)
     system = None
+    images: list[Any] = []
     if items[0].role in ("system", "developer"):
-        system = _text(items.pop(0), 0)
+        system = _text(items.pop(0), 0, [], allow_local=False)
     out = []
     for index, message in enumerate(items, start=0 if system is None else 1):
         if message.role in ("system", "developer"):
@@ -60,8 +104,8 @@ def engine_messages(request: ChatCompletionRequest) -> tuple[list[dict[str, str]
         if message.role == "assistant" and message.tool_calls:
             out.append({"role": "function", "content": _call_text(message.tool_calls)})
         else:
-            out.append({"role": ROLES[message.role], "content": _text(message, index)})
-    return out, system
+            out.append({"role": ROLES[message.role], "content": _text(message, index, images, allow_local_media)})
+    return out, system, images
 
 
 def engine_tools(request: ChatCompletionRequest) -> str | None:

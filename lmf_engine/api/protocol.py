@@ -11,9 +11,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ImageURL(BaseModel):
+    url: str
+    detail: str | None = None
+
+
 class ContentPart(BaseModel):
     type: str
     text: str | None = None
+    image_url: ImageURL | None = None
 
 
 class FunctionDefinition(BaseModel):

@@ -21,8 +21,8 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import BackendUnavailable, ChatError
-from .messages import MessageLike, normalize_messages
+from .errors import BackendUnavailable, ChatError, RequestError
+from .messages import MessageLike, normalize_messages, with_image_placeholders
 from .settings import STOP, merge_settings
 from .text import DEFAULT_THOUGHT_WORDS, StopTrimmer, cut_at_stop, split_reasoning
 
@@ -61,6 +61,10 @@ class Request:
     settings: dict[str, Any]
     prompt_ids: list[int] | None = None
     overrides: frozenset[str] = frozenset()
+    images: list[Any] = field(default_factory=list)
+    """Images of the conversation (paths or PIL images), one per ``<image>`` placeholder of its messages."""
+    model_inputs: dict[str, Any] = field(default_factory=dict)
+    """Model inputs besides the prompt ids (a multimodal back end's ``pixel_values`` ...)."""
 
 
 @dataclass
@@ -150,6 +154,7 @@ class ChatEngine(ABC):
     context_length: int | None = None
     can_generate: bool = True
     can_score: bool = False
+    takes_images: bool = False
     stream_interval: float = STREAM_INTERVAL_S
     """How long streamed text may wait for company, for back ends that gather it (:data:`STREAM_INTERVAL_S`; the first
     text of an answer never waits): a screen that paints ten times a second asks for 0.1, sparing the generating
@@ -172,12 +177,21 @@ class ChatEngine(ABC):
         """Check a chat request (:class:`RequestError` when it is malformed) and resolve its settings."""
         if not self.can_generate:
             raise BackendUnavailable("this model is a reward model (stage: rm): it scores texts and cannot chat")
+        images = list(gen.pop("images", None) or [])
         items, system = normalize_messages(messages, system)
+        if images:
+            if not self.takes_images:
+                raise RequestError(
+                    f"this model ({self.model_name}, {self.name} back end) takes text only; images need a "
+                    "vision-language model and its multimodal template",
+                    "messages",
+                )
+            items = with_image_placeholders(items, len(images))
         settings = merge_settings(self.settings, gen)
         if gen.get("max_length") is not None and gen.get("max_new_tokens") is None:
             settings["max_new_tokens"] = None  # a request's max_length wins over the config's max_new_tokens
         overrides = frozenset(key for key, value in gen.items() if value is not None)
-        return Request(items, system, tools or None, settings, overrides=overrides)
+        return Request(items, system, tools or None, settings, overrides=overrides, images=images)
 
     def stream_chat(
         self, messages: Sequence[MessageLike], system: str | None = None, tools: str | None = None, **gen: Any

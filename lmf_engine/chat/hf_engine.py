@@ -11,6 +11,7 @@ with ``stage: rm`` loads the model with its value head and scores texts instead 
 
 import asyncio
 import gc
+import inspect
 import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
@@ -105,6 +106,12 @@ class HuggingfaceEngine(ChatEngine):
         self.model_name = Path(str(config.get("model_name_or_path"))).name
         self.context_length = getattr(self.model.config, "max_position_embeddings", None)
         self.prompts = PromptBuilder(self.template, self.tokenizer, self.context_length)
+        self.media = None
+        if self.template.multimodal is not None:
+            from lmf_engine.data.pipeline import media_encoder
+
+            self.media = media_encoder(config, self.template)
+            self.takes_images = self.media.plugin is not None and "images" in self.media.plugin.kinds
         self._generator: Generator | None = Generator(self.model, self.tokenizer)
         self._worker = Worker("lmf-generate")
 
@@ -115,8 +122,29 @@ class HuggingfaceEngine(ChatEngine):
 
     def request(self, messages: Any, system: str | None = None, tools: str | None = None, **gen: Any) -> Request:
         request = super().request(messages, system, tools, **gen)
+        if request.images:
+            self._add_images(request)
         request.prompt_ids = self.prompts.ids(request)
+        if request.images and "mm_token_type_ids" in inspect.signature(self.model.forward).parameters:
+            import torch
+
+            from lmf_engine.model.composite import media_token_types
+
+            ids = torch.tensor([request.prompt_ids])
+            request.model_inputs["mm_token_type_ids"] = media_token_types(ids, self.model.config)
         return request
+
+    def _add_images(self, request: Request) -> None:
+        """Expand the image placeholders and make the image inputs, as training does."""
+        from lmf_engine.data.multimodal import Media, MediaUnsupported
+
+        assert self.media is not None and self.media.plugin is not None
+        media = Media(images=request.images)
+        try:
+            request.messages = self.media.plugin.expand(request.messages, media, self.media.processor)
+            request.model_inputs = self.media.plugin.pixel_inputs(request.images, self.media.processor)
+        except (MediaUnsupported, OSError, ValueError) as exc:
+            raise RequestError(f"cannot use the images: {exc}", "messages") from None
 
     async def _generate(self, request: Request, generation: Generation, stream: bool) -> AsyncGenerator[str, None]:
         handoff = Handoff()
@@ -135,6 +163,7 @@ class HuggingfaceEngine(ChatEngine):
             generation.cancel_event,
             post if stream else None,
             self.stream_interval,
+            request.model_inputs,
         )
         self._worker.submit(lambda: self._work(generator, call, request, generation, post))
         async for text in handoff_texts(handoff):

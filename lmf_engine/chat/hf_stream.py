@@ -86,12 +86,14 @@ class Generator:
         cancel: threading.Event,
         emit: Callable[[str], None] | None,
         interval: float = STREAM_INTERVAL_S,
+        extra: Mapping[str, Any] | None = None,
     ) -> GenerateCall:
         """A call that generates after ``prompt`` until ``stop_ids`` (or ``cancel``), streaming text to ``emit``
         (the first token's text at once, later text at most every ``interval`` seconds).
 
         The call runs with the calling thread's torch intra-op thread count (a worker thread started before
-        ``torch.set_num_threads`` would keep the old count).
+        ``torch.set_num_threads`` would keep the old count). ``extra`` are more model inputs (a vision-language
+        model's ``pixel_values`` ...), moved to the model's device and its floating dtype.
         """
         # from a buffer: torch.tensor converts a long list one Python int at a time (~0.15 us per token)
         inputs = torch.frombuffer(array("q", prompt), dtype=torch.long).to(self.device).unsqueeze(0)
@@ -107,6 +109,9 @@ class Generator:
                 CallbackStreamer(self.tokenizer, settings["skip_special_tokens"], emit, interval) if emit else None
             ),
         }
+        for key, value in (extra or {}).items():
+            dtype = self.model.dtype if torch.is_floating_point(value) else None
+            kwargs[key] = value.to(self.device, dtype=dtype)
         return GenerateCall(kwargs, len(prompt), settings.get(SEED), torch.get_num_threads())
 
     def run(self, call: GenerateCall) -> list[int]:

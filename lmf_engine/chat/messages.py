@@ -55,3 +55,18 @@ def normalize_messages(messages: Sequence[MessageLike], system: str | None = Non
     if len(items) % 2 == 0:
         raise RequestError("the last message must come from the user (or be a tool result)", "messages")
     return items, system
+
+
+def with_image_placeholders(messages: list[Message], count: int) -> list[Message]:
+    """``messages`` with ``count`` images: as LLaMA-Factory's chat does, when no message has an ``<image>``
+    placeholder they all go before the first message's text; otherwise the placeholders must number ``count``."""
+    from lmf_engine.data.media_paths import PLACEHOLDERS
+
+    placeholder = PLACEHOLDERS["images"]
+    found = sum(message.content.count(placeholder) for message in messages)
+    if found == 0:
+        first = messages[0]
+        return [Message(first.role, placeholder * count + first.content), *messages[1:]]
+    if found != count:
+        raise RequestError(f"{count} image(s) for {found} {placeholder} placeholder(s) in the messages", "messages")
+    return messages

@@ -11,6 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
+from lmf_engine.data.media_paths import PLACEHOLDERS
+
 from .conversation import Conversation, load_conversation, save_conversation
 from .errors import ChatError
 from .settings import merge_settings, parse_assignment
@@ -27,6 +29,7 @@ to start and end a multi-line message. Ctrl-C stops the answer being written; Ct
   /load FILE       load a conversation saved with /save (or a JSON list of messages)
   /set KEY=VALUE   change a generation setting, e.g. /set temperature=0.2 max_new_tokens=256 seed=1
   /set             show the generation settings
+  /image FILE      send a picture with your next message (vision-language models)
   /help            show this help
   /exit            leave"""
 FENCE = '"""'
@@ -48,6 +51,10 @@ class ChatRepl:
         self.system = system
         self.messages: list[dict[str, str]] = []
         self.overrides: dict[str, Any] = {}
+        self.images: list[str] = []
+        """The images of the conversation so far, in order (each at an ``<image>`` of its message)."""
+        self.pending: list[str] = []
+        """Images given with /image, sent with the next message."""
 
     def run(self) -> None:
         """Read and answer until Ctrl-D or /exit."""
@@ -93,6 +100,7 @@ class ChatRepl:
             "/save": self._save,
             "/load": self._load,
             "/set": self._set,
+            "/image": self._image,
             "/help": lambda _: self.console.print(HELP, markup=False),
         }
         if name in ("/exit", "/quit"):
@@ -114,8 +122,18 @@ class ChatRepl:
         self.console.print("[dim]system prompt removed[/]" if self.system is None else "[dim]system prompt set[/]")
 
     def _clear(self, _: str) -> None:
-        self.messages = []
+        self.messages, self.images, self.pending = [], [], []
         self.console.print("[dim]conversation cleared[/]")
+
+    def _image(self, arg: str) -> None:
+        if not arg:
+            self.console.print("[red]usage: /image FILE[/]")
+            return
+        if not Path(arg).is_file():
+            self.console.print(f"no file {arg}", style="red", markup=False)
+            return
+        self.pending.append(arg)
+        self.console.print(f"[dim]{arg} goes with your next message ({len(self.pending)} image(s))[/]", markup=True)
 
     def _save(self, arg: str) -> None:
         if not arg:
@@ -159,19 +177,23 @@ class ChatRepl:
 
     def answer(self, text: str) -> None:
         """Stream the answer to ``text``; Ctrl-C stops it and keeps what was written."""
-        self.messages.append({"role": "user", "content": text})
+        before, images = self.images, self.images + self.pending
+        self.messages.append({"role": "user", "content": PLACEHOLDERS["images"] * len(self.pending) + text})
+        self.pending = []
         try:
-            stream = self.engine.stream(self.messages, self.system, **self.overrides)
+            stream = self.engine.stream(self.messages, self.system, images=images or None, **self.overrides)
         except ChatError as exc:
             self.messages.pop()
             self.console.print(str(exc), style="red", markup=False)
             return
+        self.images = images
         splitter = ThoughtSplitter()
         started = time.perf_counter()
         try:
             self._show(stream, splitter)
         except ChatError as exc:
             self.messages.pop()
+            self.images = before
             self.console.print(f"\n{exc}", style="red", markup=False)
             return
         response = stream.response
@@ -183,6 +205,7 @@ class ChatRepl:
             self.messages.append({"role": "assistant", "content": response.raw_text})
         else:
             self.messages.pop()
+            self.images = before
         elapsed = time.perf_counter() - started
         rate = f", {response.completion_tokens / elapsed:.1f} tokens/s" if elapsed > 0 else ""
         self.console.print(f"[dim][{response.completion_tokens} tokens{rate}, {response.finish_reason}][/]")

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from lmf_engine.model import vllm_args
 
 from .engine import ChatEngine, FinishReason, Generation, Request
-from .errors import BackendUnavailable, ChatError
+from .errors import BackendUnavailable, ChatError, RequestError
 from .prompt import PromptBuilder
 from .settings import SEED, STOP, base_settings
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
+    from lmf_engine.data.example import Message
+    from lmf_engine.data.multimodal import MediaEncoder
 
 FINISH_REASONS: dict[str, FinishReason] = {"length": "length", "abort": "cancelled"}
 """vLLM's finish reasons that are not ``stop``."""
@@ -72,6 +74,21 @@ def sampling_kwargs(settings: Mapping[str, Any], prompt_length: int, stop_ids: S
     return kwargs
 
 
+def vllm_image_inputs(messages: list["Message"], images: list[Any], media: "MediaEncoder") -> tuple[list, dict]:
+    """Messages with one image token per image (vLLM expands them itself) and vLLM's ``multi_modal_data``: the
+    images resized as LLaMA-Factory's vLLM engine resizes them."""
+    from lmf_engine.data.multimodal import Media, MediaUnsupported
+
+    plugin = media.plugin
+    assert plugin is not None
+    try:
+        messages = plugin.expand(messages, Media(images=images), media.processor, expand_tokens=False)
+        data = {"image": plugin.regularized_images(images, media.processor)}
+    except (MediaUnsupported, OSError, ValueError) as exc:
+        raise RequestError(f"cannot use the images: {exc}", "messages") from None
+    return messages, {"multi_modal_data": data}
+
+
 class VllmEngine(ChatEngine):
     """The config's model served by vLLM's async engine (``infer_backend: vllm``)."""
 
@@ -100,10 +117,19 @@ class VllmEngine(ChatEngine):
         lora = lora_request_args(config)
         self.lora_request = LoRARequest(*lora) if lora else None
         args = engine_args(config, vllm.__version__, vllm_args.device_count())
+        self.media = None
+        if self.template.multimodal is not None:
+            from lmf_engine.data.pipeline import media_encoder
+
+            self.media = media_encoder(config, self.template)
+            self.takes_images = self.media.plugin is not None and "images" in self.media.plugin.kinds
         self.model = AsyncLLMEngine.from_engine_args(AsyncEngineArgs(**args))
 
     def request(self, messages: Any, system: str | None = None, tools: str | None = None, **gen: Any) -> Request:
         request = super().request(messages, system, tools, **gen)
+        if request.images:
+            assert self.media is not None
+            request.messages, request.model_inputs = vllm_image_inputs(request.messages, request.images, self.media)
         request.prompt_ids = self.prompts.ids(request)
         return request
 
@@ -114,7 +140,10 @@ class VllmEngine(ChatEngine):
         params = SamplingParams(**sampling_kwargs(request.settings, len(prompt), self.stop_ids))
         request_id = f"chatcmpl-{uuid.uuid4().hex}"
         outputs = self.model.generate(
-            {"prompt_token_ids": prompt}, sampling_params=params, request_id=request_id, lora_request=self.lora_request
+            {"prompt_token_ids": prompt, **request.model_inputs},
+            sampling_params=params,
+            request_id=request_id,
+            lora_request=self.lora_request,
         )
         generation.prompt_tokens = len(prompt)
         sent = ""

@@ -48,6 +48,16 @@ MaxBodyOpt = Annotated[
 ]
 
 
+LocalMediaOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-local-media",
+        envvar="API_ALLOW_LOCAL_MEDIA",
+        help="Accept image_url parts that are paths on this machine (else only data: URLs).",
+    ),
+]
+
+
 def api(
     config: ConfigArg,
     overrides: OverridesArg = None,
@@ -58,6 +68,7 @@ def api(
     cors_origin: CorsOpt = None,
     log_level: LogLevelOpt = "info",
     max_body_mb: MaxBodyOpt = None,
+    allow_local_media: LocalMediaOpt = False,
 ) -> None:
     """Serve GET /v1/models, POST /v1/chat/completions (streaming, tools, usage) and POST /v1/score/evaluation.
 
@@ -74,7 +85,12 @@ def api(
     engine = open_engine(config, overrides)
     max_body = int(max_body_mb * 2**20) if max_body_mb else None
     app = create_app(
-        engine, api_key=api_key, model_name=model_name, cors_origins=cors_origin or (), max_body_bytes=max_body
+        engine,
+        api_key=api_key,
+        model_name=model_name,
+        cors_origins=cors_origin or (),
+        max_body_bytes=max_body,
+        allow_local_media=allow_local_media,
     )
     if bind_host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         typer.echo(f"warning: serving on {bind_host} without an API key; anyone who can reach it can use it", err=True)

@@ -54,7 +54,6 @@ NOT_IN_KEY = {
     "lazy_preprocessing",
 }
 """Data keys that do not change the encoded rows (left out of the cache key)."""
-PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -219,7 +218,9 @@ def fingerprint(config: "Config", stage: Stage, template: Template, do_generate:
 
 def _media_print(config: "Config", model_path: Path) -> dict[str, Any]:
     """What changes media token counts: the media keys and the model's processor files."""
-    from .multimodal import MediaOptions
+    from lmf_engine.model.processor_files import PROCESSOR_FILES
+
+    from .multimodal.processor import MediaOptions
 
     options = asdict(MediaOptions.from_config(config))
     return {"options": options, "processor": _hash_files([model_path / name for name in PROCESSOR_FILES])}

@@ -8,7 +8,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lmf_engine.demo.images import MLLM_DPO_INFO, MLLM_INFO, mllm_dpo_rows, mllm_rows
+from lmf_engine.demo.images import (
+    MLLM_DPO_INFO,
+    MLLM_INFO,
+    MLLM_KTO_INFO,
+    mllm_dpo_rows,
+    mllm_kto_rows,
+    mllm_rows,
+)
 
 DATA_DIR = "data"
 DATASET_INFO = "dataset_info.json"
@@ -439,5 +446,6 @@ DATASETS: dict[str, tuple[dict[str, Any], Callable[[], str]]] = {
     ),
     "demo_mllm": (MLLM_INFO, lambda: _json(mllm_rows())),
     "demo_mllm_dpo": (MLLM_DPO_INFO, lambda: _json(mllm_dpo_rows())),
+    "demo_mllm_kto": (MLLM_KTO_INFO, lambda: _json(mllm_kto_rows())),
 }
 """Dataset name -> (its ``dataset_info.json`` entry, a function that renders its file)."""

@@ -141,6 +141,25 @@ def mllm_dpo_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def mllm_kto_rows() -> list[dict[str, Any]]:
+    """Answers about a picture tagged desirable (right) or undesirable (a wrong colour) for KTO (21 rows)."""
+    rows = []
+    for picture, other in zip(PICTURES, PICTURES[1:] + PICTURES[:1], strict=True):
+        for question, right, wrong in (
+            ("<image>What is in this picture?", picture.caption, f"a {other.colour} {picture.shape}"),
+            (f"What colour is the {picture.shape}?<image>", picture.colour, other.colour),
+            ("<image>What colour is the background?", picture.background, other.background),
+        ):
+            good = len(rows) % 3 != 2
+            answer = right if good else wrong
+            rows.append({
+                "messages": [_turn("user", question), _turn("assistant", f"It is {answer}.")],
+                "kto_tag": good,
+                "images": [picture.path],
+            })  # fmt: skip
+    return rows
+
+
 MLLM_INFO = {
     "file_name": "demo_mllm.json",
     "formatting": "sharegpt",
@@ -152,5 +171,11 @@ MLLM_DPO_INFO = {
     "formatting": "sharegpt",
     "ranking": True,
     "columns": {"messages": "messages", "chosen": "chosen", "rejected": "rejected", "images": "images"},
+    "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"},
+}
+MLLM_KTO_INFO = {
+    "file_name": "demo_mllm_kto.json",
+    "formatting": "sharegpt",
+    "columns": {"messages": "messages", "kto_tag": "kto_tag", "images": "images"},
     "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"},
 }

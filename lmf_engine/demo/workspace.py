@@ -10,7 +10,7 @@ run from the workspace root works as well as the workbench does. Layout (see DES
     models/tiny-qwen2-vl/     ... with a 1-layer vision tower and its image processor (Qwen2-VL)
     models/tiny-llava/        ... a LLaVA-1.5 with a 2-layer CLIP vision tower
     data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
-                              demo_mllm, demo_mllm_dpo (questions about the pictures in data/demo_images/)
+                              demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/)
     configs/*.yaml            one example per stage, plus merge and chat
     runs/                     where the examples write (created by the runs themselves)
 """

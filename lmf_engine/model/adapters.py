@@ -3,7 +3,8 @@
 Semantics are LLaMA-Factory 0.9.5's ``model/adapter.py``: ``lora_target: all`` is every linear layer except the output
 head; OFT (peft's ``OFTConfig``: ``oft_rank``, ``oft_block_size``, ``module_dropout``) goes on the same modules as LoRA
 would, ``lora_target``'s, since LLaMA-Factory never reads ``oft_target``; freeze tuning trains the last (or first)
-``freeze_trainable_layers`` layers' ``freeze_trainable_modules`` plus ``freeze_extra_modules``; trainable parameters
+``freeze_trainable_layers`` layers' ``freeze_trainable_modules`` plus ``freeze_extra_modules``; a composite
+(multimodal) model's parts follow the freeze switches (:mod:`.composite`); trainable parameters
 are upcast to float32 unless ``pure_bf16`` or ``use_badam`` (or DeepSpeed ZeRO-3 without quantization). Earlier
 adapters in ``adapter_name_or_path`` are merged; the last one is trained further unless ``create_new_adapter``. With
 ``use_llama_pro`` only the expanded blocks train (:mod:`.llama_pro`).
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .composite import frozen_parts, lora_modules, matches, parts_of
 from .errors import ModelLoadError
 from .llama_pro import expanded_layer_ids, expanded_modules
 from .tokenizer import split_tokens
@@ -103,9 +105,14 @@ def _load_adapter(model: Any, path: str, config: "Config", is_trainable: bool, n
         raise ModelLoadError(f"adapter_name_or_path: cannot load the adapter {path!r}: {reason}.{hint}") from None
 
 
-def find_all_linear_modules(model: Any) -> list[str]:
-    """Names (last component) of every linear layer except the output head: ``lora_target: all``."""
+def find_all_linear_modules(model: Any, freeze_vision_tower: bool = True) -> list[str]:
+    """Names (last component) of every linear layer except the output head, and for a composite model except its
+    projector and (``freeze_vision_tower``) its vision tower: ``lora_target: all``."""
     forbidden = {"lm_head", HEAD_NAMES.get(getattr(model.config, "model_type", None), "lm_head")}
+    if (parts := parts_of(model.config)) is not None:
+        forbidden.update(parts.projector)
+        if freeze_vision_tower:
+            forbidden.update(parts.vision)
     names = set()
     for name, module in model.named_modules():
         if any(part in name for part in forbidden):
@@ -164,8 +171,12 @@ def setup_freeze(model: Any, config: "Config") -> None:
                 + ", ".join(sorted(other_modules))
             )
         trainable.append(module)
+    parts = parts_of(model.config)
+    if parts is not None and not config.get("freeze_multi_modal_projector"):
+        trainable.extend(parts.projector)
+    frozen = frozen_parts(model.config, config)
     for name, param in model.named_parameters():
-        if not any(part in name for part in trainable):
+        if not matches(name, tuple(trainable)) or matches(name, frozen):
             param.requires_grad_(False)
     log.info("Trainable layers: %s", ",".join(trainable))
 
@@ -173,9 +184,11 @@ def setup_freeze(model: Any, config: "Config") -> None:
 def _targets(model: Any, config: "Config", resized_vocab: bool) -> tuple[list[str], list[str] | None]:
     """The modules that get adapter weights (``lora_target``) and those that train fully (``additional_target``)."""
     targets = split_tokens(config.get("lora_target"))
-    targets = find_all_linear_modules(model) if targets == ["all"] else targets
+    if targets == ["all"]:
+        targets = find_all_linear_modules(model, config.get("freeze_vision_tower"))
     if config.get("use_llama_pro"):
         targets = expanded_modules(model, targets, config.get("freeze_trainable_layers"))
+    targets = lora_modules(model, config, targets)
     extra = split_tokens(config.get("additional_target")) or None
     if resized_vocab and extra is None:
         embeddings = {model.get_input_embeddings(), model.get_output_embeddings()}
@@ -288,6 +301,11 @@ def init_adapter(model: Any, config: "Config", is_trainable: bool, resized_vocab
         model = setup_lora(model, config, is_trainable, resized_vocab)
     elif is_trainable and method == "freeze":
         setup_freeze(model, config)
+    elif is_trainable and method == "full":
+        frozen = frozen_parts(model.config, config)
+        for name, param in model.named_parameters():
+            if matches(name, frozen):
+                param.requires_grad_(False)
     if upcast:
         _upcast(model.parameters())
     log.info("Fine-tuning method: %s", "DoRA" if method == "lora" and config.get("use_dora") else method)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelLoadError
+from .processor_files import copy_processor_files
 from .settings import checkpoint_dtype
 
 if TYPE_CHECKING:
@@ -158,6 +159,9 @@ def export_model(config: "Config", tokenizer: Any, modelfile: str | None = None)
     tokenizer.padding_side = "left"
     tokenizer.init_kwargs["padding_side"] = "left"
     tokenizer.save_pretrained(export_dir)
+    processor_source = Path(config.get("model_name_or_path"))
+    if processor_source.is_dir() and copy_processor_files(processor_source, export_dir):
+        log.info("Copied the processor files to %s.", export_dir)
     if modelfile is not None:
         (export_dir / MODELFILE).write_text(modelfile, encoding="utf-8")
         log.info("Ollama modelfile saved in %s", export_dir / MODELFILE)

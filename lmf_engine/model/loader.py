@@ -88,21 +88,30 @@ def count_parameters(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
-def _from_pretrained(config: "Config", hf_config: Any, kwargs: dict[str, Any]) -> Any:
-    from transformers import AutoModelForCausalLM
+def model_class(hf_config: Any) -> Any:
+    """The auto class that loads the model: image-text-to-text for a vision-language model, else causal LM."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
+    if type(hf_config) in AutoModelForImageTextToText._model_mapping:
+        return AutoModelForImageTextToText
+    return AutoModelForCausalLM
+
+
+def _from_pretrained(config: "Config", hf_config: Any, kwargs: dict[str, Any]) -> Any:
     path = config.get("model_name_or_path")
+    load_class = model_class(hf_config)
+    if getattr(hf_config, "text_config", None) and not getattr(hf_config, "hidden_size", None):
+        hf_config.hidden_size = getattr(hf_config.text_config, "hidden_size", None)  # for value heads and ZeRO-3
     try:
         if config.get("train_from_scratch"):
-            return AutoModelForCausalLM.from_config(
-                hf_config, trust_remote_code=config.get("trust_remote_code"), **kwargs
-            )
-        return AutoModelForCausalLM.from_pretrained(path, config=hf_config, **hub_kwargs(config), **kwargs)
+            return load_class.from_config(hf_config, trust_remote_code=config.get("trust_remote_code"), **kwargs)
+        return load_class.from_pretrained(path, config=hf_config, **hub_kwargs(config), **kwargs)
     except ModelLoadError:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        kind = "vision-language" if load_class.__name__ == "AutoModelForImageTextToText" else "causal language"
         raise ModelLoadError(
-            f"model_name_or_path: cannot load a causal language model from {path!r}: {type(exc).__name__}: {exc}"
+            f"model_name_or_path: cannot load a {kind} model from {path!r}: {type(exc).__name__}: {exc}"
         ) from None
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
+from lmf_engine.model.processor_files import copy_processor_files
 from lmf_engine.runs.record import TRAINER_LOG_FILE
 
 from . import gc_phases
@@ -193,6 +194,26 @@ class RunCallback(TrainerCallback):
                 }
             )
             self._emit("progress", step=self.predict_steps, total_steps=total, percentage=percentage, phase="predict")
+
+
+class ProcessorFilesCallback(TrainerCallback):
+    """A multimodal model's processor files go with every checkpoint and the final output, as LLaMA-Factory's
+    ``SaveProcessorCallback`` saves them, so each loads with its image processor."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.model_dir = model_dir
+
+    def on_save(
+        self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl", **kwargs: Any
+    ) -> None:
+        if state.is_world_process_zero:
+            copy_processor_files(self.model_dir, Path(args.output_dir) / f"checkpoint-{state.global_step}")
+
+    def on_train_end(
+        self, args: "TrainingArguments", state: "TrainerState", control: "TrainerControl", **kwargs: Any
+    ) -> None:
+        if state.is_world_process_zero:
+            copy_processor_files(self.model_dir, args.output_dir)
 
 
 class PissaConvertCallback(TrainerCallback):

@@ -1,9 +1,10 @@
-"""Batching encoded rows, as LLaMA-Factory's text (non-multimodal) collators do.
+"""Batching encoded rows, as LLaMA-Factory's collators do.
 
 :class:`SFTCollator` pads ``input_ids`` / ``attention_mask`` / ``labels`` / ``position_ids`` to the longest row,
 rounded up to ``pad_to_multiple_of``, on the tokenizer's padding side. With ``neat_packing`` the packed rows'
 attention mask numbers the examples (1, 2, ..., 0 for padding): it becomes a 4D block-diagonal causal mask, or for
-FlashAttention 2 no mask at all (packed positions tell the kernel where each example starts).
+FlashAttention 2 no mask at all (packed positions tell the kernel where each example starts). Multimodal rows get
+their media inputs from a :class:`.media_batch.MediaCollation`.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from lmf_engine.data.processors import IGNORE_INDEX
 
 if TYPE_CHECKING:
     import torch
+
+    from .media_batch import MediaCollation
 
 PAD_VALUES = {"attention_mask": 0, "position_ids": 0, "token_type_ids": 0}
 
@@ -40,6 +43,8 @@ class SFTCollator:
     neat_packing: bool = False
     attn_implementation: str | None = None
     compute_dtype: "torch.dtype | None" = None
+    media: "MediaCollation | None" = None
+    """Multimodal rows: their images become the model's image inputs (see :mod:`.media_batch`)."""
 
     def _pad_value(self, key: str) -> int:
         if key == "input_ids":
@@ -58,6 +63,9 @@ class SFTCollator:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
+        images: list[Any] = []
+        if self.media is not None:
+            features, images = self.media.split(features)
         left = self.tokenizer.padding_side == "left"
         batch: dict[str, Any] = {}
         for key in features[0]:
@@ -81,4 +89,9 @@ class SFTCollator:
                 batch["attention_mask"] = block_diagonal_mask(
                     batch["attention_mask"], self.compute_dtype or torch.float32
                 )
+        if self.media is not None:
+            batch.update(self.media.inputs(images, batch))
+            for key, value in batch.items():
+                if torch.is_tensor(value) and torch.is_floating_point(value) and self.compute_dtype is not None:
+                    batch[key] = value.to(self.compute_dtype)
         return batch

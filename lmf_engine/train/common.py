@@ -46,13 +46,18 @@ class StageContext:
             self.events.emit("log", message=message, phase="data")
 
     def callbacks(self) -> list[Any]:
-        """The run callback, plus the background encoder's progress, PiSSA conversion, early stopping and SwanLab
-        logging when the run has them."""
+        """The run callback, plus the background encoder's progress, PiSSA conversion, early stopping, SwanLab
+        logging and a multimodal model's processor files when the run has them."""
         from transformers import EarlyStoppingCallback
 
-        from .callbacks import PissaConvertCallback, RunCallback
+        from lmf_engine.model.processor_files import PROCESSOR_FILES
+
+        from .callbacks import PissaConvertCallback, ProcessorFilesCallback, RunCallback
 
         callbacks: list[Any] = [RunCallback(self.run_dir, self.events, self.stop)]
+        model_dir = Path(self.config.get("model_name_or_path") or "")
+        if any((model_dir / name).is_file() for name in PROCESSOR_FILES):
+            callbacks.append(ProcessorFilesCallback(str(model_dir)))
         if self.background is not None:
             from .encode_progress import EncodeProgressCallback
 
@@ -105,6 +110,17 @@ def collator_for(data: "PreparedData", collator: Any) -> Any:
     from lmf_engine.data.lazy_rows import SkipDropped
 
     return SkipDropped(collator)
+
+
+def media_collation(config: "Config", data: "PreparedData", model: Any) -> Any:
+    """The media half of the collator for a multimodal template (None for a text template)."""
+    if data.template.multimodal is None:
+        return None
+    from lmf_engine.data.pipeline import media_encoder
+
+    from .media_batch import MediaCollation
+
+    return MediaCollation(media_encoder(config, data.template), data.tokenizer, model)
 
 
 def trainer_datasets(data: "PreparedData") -> dict[str, Any]:

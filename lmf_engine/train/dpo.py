@@ -7,6 +7,7 @@ from .common import (
     collator_for,
     eval_keys,
     label_pad_token_id,
+    media_collation,
     prepare_stage_data,
     save_eval_metrics,
     train_and_save,
@@ -32,6 +33,7 @@ def run(ctx: StageContext) -> None:
         tokenizer=tokenizer,
         pad_to_multiple_of=8,
         label_pad_token_id=label_pad_token_id(config, tokenizer),
+        media=media_collation(config, data, model),
     )
     ref_model = None
     if uses_ref_model(config.get("pref_loss")):

@@ -6,6 +6,7 @@ from .common import (
     check_eval_data,
     eval_keys,
     label_pad_token_id,
+    media_collation,
     prepare_stage_data,
     save_eval_metrics,
     train_and_save,
@@ -31,6 +32,7 @@ def run(ctx: StageContext) -> None:
         tokenizer=tokenizer,
         pad_to_multiple_of=8,
         label_pad_token_id=label_pad_token_id(config, tokenizer),
+        media=media_collation(config, data, model),
     )
     own = config.get("ref_model") is None and not args.do_train
     ref_model = model if own else create_ref_model(config)

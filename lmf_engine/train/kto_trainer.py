@@ -18,6 +18,8 @@ from .preference import PreferenceTrainerMixin, prepare_ref_model
 from .trainer import WorkbenchTrainerMixin
 
 SUMS = ("rewards", "logps", "logits")
+MEDIA_INPUTS = ("pixel_values", "image_grid_thw", "image_sizes")
+"""A multimodal batch's image inputs, shared by its target and KL sequences."""
 
 
 class KTOTrainer(PreferenceTrainerMixin, WorkbenchTrainerMixin, Trainer):
@@ -54,6 +56,11 @@ class KTOTrainer(PreferenceTrainerMixin, WorkbenchTrainerMixin, Trainer):
             "input_ids": batch[f"{prefix}input_ids"].detach().clone(),
             "attention_mask": batch[f"{prefix}attention_mask"].detach().clone(),
         }
+        for key in MEDIA_INPUTS:  # a multimodal row's images go with both of its sequences
+            if key in batch:
+                inputs[key] = batch[key].detach().clone()
+        if f"{prefix}position_ids" in batch:
+            inputs["position_ids"] = batch[f"{prefix}position_ids"].detach().clone()
         logits = model(**inputs, return_dict=True, use_cache=False).logits.to(torch.float32)
         logps, lengths = batch_logps(logits, batch[f"{prefix}labels"])
         return logits, logps, logps / lengths

@@ -1,5 +1,5 @@
 """Batching for the preference stages, as LLaMA-Factory's ``PairwiseDataCollatorWithPadding`` and
-``KTODataCollatorWithPadding`` do it (text only).
+``KTODataCollatorWithPadding`` do it (each sequence carries its row's media).
 
 A pairwise batch of n rows has 2n sequences: the n chosen answers first, then the n rejected ones. A KTO batch holds
 the rows' own sequences, the mismatched ``kl_*`` sequences used to estimate the KL term, and ``kto_tags`` (True for a
@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .collators import SFTCollator
+from .media_batch import MEDIA_COLUMNS
 
 SEQUENCE_KEYS = ("input_ids", "attention_mask", "labels")
+
+
+def _media(feature: dict[str, Any]) -> dict[str, Any]:
+    """A row's media columns (multimodal rows), which each of its sequences carries."""
+    return {key: feature[key] for key in MEDIA_COLUMNS if key in feature}
 
 
 @dataclass
@@ -20,7 +26,7 @@ class PairwiseCollator(SFTCollator):
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         sequences = [
-            {key: feature[f"{side}_{key}"] for key in SEQUENCE_KEYS}
+            {**{key: feature[f"{side}_{key}"] for key in SEQUENCE_KEYS}, **_media(feature)}
             for side in ("chosen", "rejected")
             for feature in features
         ]
@@ -34,9 +40,11 @@ class KTOCollator(SFTCollator):
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        batch = super().__call__([{key: feature[key] for key in SEQUENCE_KEYS} for feature in features])
-        kl_batch = super().__call__([{key: feature[f"kl_{key}"] for key in SEQUENCE_KEYS} for feature in features])
+        batch = super().__call__([{**{k: f[k] for k in SEQUENCE_KEYS}, **_media(f)} for f in features])
+        kl_batch = super().__call__([{**{k: f[f"kl_{k}"] for k in SEQUENCE_KEYS}, **_media(f)} for f in features])
         for key in SEQUENCE_KEYS:
             batch[f"kl_{key}"] = kl_batch[key]
+        if "position_ids" in kl_batch:  # Qwen-VL's multimodal positions of the KL sequences
+            batch["kl_position_ids"] = kl_batch["position_ids"]
         batch["kto_tags"] = torch.tensor([bool(feature["kto_tags"]) for feature in features])
         return batch

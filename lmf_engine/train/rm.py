@@ -9,6 +9,7 @@ from .common import (
     check_eval_data,
     collator_for,
     eval_keys,
+    media_collation,
     prepare_stage_data,
     save_eval_metrics,
     train_and_save,
@@ -32,7 +33,10 @@ def run(ctx: StageContext) -> None:
     trainer = PairwiseTrainer(
         model=model,
         args=args,
-        data_collator=collator_for(data, PairwiseCollator(tokenizer=tokenizer, pad_to_multiple_of=8)),
+        data_collator=collator_for(
+            data,
+            PairwiseCollator(tokenizer=tokenizer, pad_to_multiple_of=8, media=media_collation(config, data, model)),
+        ),
         processing_class=tokenizer,
         callbacks=ctx.callbacks(),
         lmf_config=config,

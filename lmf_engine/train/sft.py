@@ -12,6 +12,7 @@ from .common import (
     collator_for,
     eval_keys,
     label_pad_token_id,
+    media_collation,
     prepare_stage_data,
     save_eval_metrics,
     train_and_save,
@@ -74,6 +75,7 @@ def run(ctx: StageContext) -> None:
         neat_packing=config.get("neat_packing"),
         attn_implementation=getattr(model.config, "_attn_implementation", None),
         compute_dtype=compute_dtype(config, model.config, args.do_train),
+        media=media_collation(config, data, model),
     )
     metrics_kwargs: dict[str, Any] = {}
     if args.predict_with_generate:

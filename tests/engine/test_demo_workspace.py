@@ -11,7 +11,8 @@ from transformers import AutoTokenizer
 from lmf_engine.demo.workspace import DEMO_MODEL_DIRNAME, demo_config_names, init_demo_workspace
 
 DATASETS = {
-    "demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity", "demo_mllm", "demo_mllm_dpo"
+    "demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity", "demo_mllm", "demo_mllm_dpo",
+    "demo_mllm_kto",
 }  # fmt: skip
 # The keys the demo configs may use: ordinary LLaMA-Factory 0.9.5 keys.
 # fmt: off

@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 Size = tuple[int, int]
 
 
-def header_size(path: str) -> Size:
-    """(width, height) of the image file at ``path``, from its header."""
+def header_size(image: "str | Image") -> Size:
+    """(width, height) of the image file at ``image`` (from its header), or of an image in memory."""
     from PIL import Image
 
-    with Image.open(path) as image:
+    if not isinstance(image, str):
         return image.size
+    with Image.open(image) as opened:
+        return opened.size
 
 
 def _scaled(width: int, height: int, target: int) -> Size:
@@ -66,11 +68,12 @@ def regularized_size(size: Size, max_pixels: int, min_pixels: int, qwen: bool = 
     return size
 
 
-def load_image(path: str, max_pixels: int, min_pixels: int, qwen: bool = False) -> "Image":
-    """The image at ``path`` decoded, resized and converted to RGB as LLaMA-Factory's plugins do it."""
+def load_image(source: "str | Image", max_pixels: int, min_pixels: int, qwen: bool = False) -> "Image":
+    """The image at ``source`` (or ``source`` itself) decoded, resized and converted to RGB as LLaMA-Factory's
+    plugins do it."""
     from PIL import Image
 
-    image = Image.open(path)
+    image = Image.open(source) if isinstance(source, str) else source
     for size in _base_steps(image.size, max_pixels, min_pixels):
         image = image.resize(size)
     if image.mode != "RGB":

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from ..example import Message
 from ..media_paths import PLACEHOLDERS, SINGULAR, MediaKind
 from ..templates.template import MediaTokens
-from .images import header_size, regularized_size
+from .images import header_size, load_image, regularized_size
 from .processor import MediaProcessor
 
 
@@ -67,20 +67,43 @@ class MediaPlugin:
             return processor.video_processor or processor.image_processor
         return processor.feature_extractor
 
-    def seqlens(self, kind: MediaKind, paths: Sequence[str], processor: MediaProcessor) -> list[int]:
-        """How many tokens each medium of ``kind`` becomes."""
+    qwen_sizes: ClassVar[bool] = False
+    """Whether images get Qwen-VL's extra resizes (see :func:`.images.regularized_size`)."""
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        """How many tokens each medium of ``kind`` becomes (a path, or an image in memory)."""
         raise NotImplementedError
+
+    def regularized_images(self, images: Sequence[Any], processor: MediaProcessor) -> list[Any]:
+        """The images decoded and resized as LLaMA-Factory's plugins resize them (what vLLM is given)."""
+        options = processor.options
+        return [
+            load_image(image, options.image_max_pixels, options.image_min_pixels, self.qwen_sizes) for image in images
+        ]
+
+    def pixel_inputs(self, images: Sequence[Any], processor: MediaProcessor) -> dict[str, Any]:
+        """The model's image inputs for a batch's images (``pixel_values``, and ``image_grid_thw`` for Qwen-VL),
+        as LLaMA-Factory's ``get_mm_inputs`` makes them: each image regularized, then the image processor."""
+        if not images:
+            return {}
+        return dict(processor.image_processor(self.regularized_images(images, processor), return_tensors="pt"))
 
     def wrap(self, kind: MediaKind, count: int) -> str:
         """The text one medium becomes: its token ``count`` times (between the plugin's words, if any)."""
         token = getattr(self.tokens, SINGULAR[kind])
         return token * count
 
-    def expand(self, messages: Sequence[Message], media: Media, processor: MediaProcessor) -> list[Message]:
-        """``messages`` with each placeholder replaced by its medium's tokens, in order across the messages."""
+    def expand(
+        self, messages: Sequence[Message], media: Media, processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[Message]:
+        """``messages`` with each placeholder replaced by its medium's tokens, in order across the messages; without
+        ``expand_tokens`` by one token each (LLaMA-Factory's ``expand_mm_tokens``: vLLM expands them itself)."""
         self.check(media, processor)
-        runs = {kind: iter(self.wrap(kind, n) for n in self.seqlens(kind, media.of(kind), processor))
-                for kind in self.kinds if media.of(kind)}  # fmt: skip
+        runs = {}
+        for kind in self.kinds:
+            if media.of(kind):
+                counts = self.seqlens(kind, media.of(kind), processor) if expand_tokens else [1] * len(media.of(kind))
+                runs[kind] = iter(self.wrap(kind, n) for n in counts)
         out = []
         for message in messages:
             content = message.content
@@ -107,11 +130,12 @@ class QwenVLPlugin(MediaPlugin):
     the grid is the image processor's ``smart_resize`` of the regularized size."""
 
     kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+    qwen_sizes: ClassVar[bool] = True
 
     def wrap(self, kind: MediaKind, count: int) -> str:
         return f"{self.tokens.vision_bos}{super().wrap(kind, count)}{self.tokens.vision_eos}"
 
-    def seqlens(self, kind: MediaKind, paths: Sequence[str], processor: MediaProcessor) -> list[int]:
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
         image_processor = processor.image_processor
@@ -139,7 +163,7 @@ class LlavaPlugin(MediaPlugin):
 
     kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
 
-    def seqlens(self, kind: MediaKind, paths: Sequence[str], processor: MediaProcessor) -> list[int]:
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
         height, width = _processed_size(processor, paths[0])
         patch = processor.setting("patch_size")
         count = (height // patch) * (width // patch) + processor.setting("num_additional_image_tokens", 0)
@@ -148,15 +172,13 @@ class LlavaPlugin(MediaPlugin):
         return [count] * len(paths)
 
 
-def _processed_size(processor: MediaProcessor, first: str) -> tuple[int, int]:
+def _processed_size(processor: MediaProcessor, first: Any) -> tuple[int, int]:
     """(height, width) of the pixel values the image processor makes of the row's first image (LLaMA-Factory
     uses that one for every image of the row): the crop size when the processor crops to a fixed size."""
     image_processor = processor.image_processor
     crop = getattr(image_processor, "crop_size", None)
     if getattr(image_processor, "do_center_crop", False) and crop is not None:
         return _size_value(crop, "height"), _size_value(crop, "width")
-    from .images import load_image
-
     options = processor.options
     image = load_image(first, options.image_max_pixels, options.image_min_pixels)
     pixels = image_processor([image], return_tensors="np")["pixel_values"][0]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lmf_engine.config import Config
 
+
 log = logging.getLogger(__name__)
 
 

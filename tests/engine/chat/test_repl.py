@@ -139,3 +139,28 @@ def test_ctrl_c_stops_the_answer_and_keeps_the_conversation() -> None:
 def test_the_blocking_face_answers_whole(sync_engine: SyncEngine) -> None:
     response = sync_engine.chat([{"role": "user", "content": "Hi"}], max_new_tokens=2)
     assert (response.text, response.finish_reason) == ("Hello,", "length")
+
+
+def test_image_goes_with_the_next_message_and_stays_in_the_conversation(
+    sync_engine: SyncEngine, tmp_path: Path
+) -> None:
+    picture = tmp_path / "p.png"
+    picture.write_bytes(b"png")
+    sync_engine.engine.takes_images = True
+    repl, out = _repl(sync_engine, Script(f"/image {picture}", "What is it?", "/image nowhere.png", "And now?"))
+    repl.run()
+    first, second = sync_engine.engine.requests[-2:]
+    assert first.images == second.images == [str(picture)]
+    assert first.messages[0].content == "<image>What is it?" and second.messages[2].content == "And now?"
+    assert "no file nowhere.png" in out.getvalue() and "goes with your next message" in out.getvalue()
+    repl.command("/clear")
+    assert repl.images == repl.pending == []
+
+
+def test_an_image_for_a_text_model_is_refused_and_forgotten(sync_engine: SyncEngine, tmp_path: Path) -> None:
+    picture = tmp_path / "p.png"
+    picture.write_bytes(b"png")
+    repl, out = _repl(sync_engine, Script(f"/image {picture}", "What is it?", "Hi"))
+    repl.run()
+    assert "takes text only" in out.getvalue()
+    assert repl.images == [] and [m["content"] for m in repl.messages if m["role"] == "user"] == ["Hi"]

@@ -1,0 +1,104 @@
+"""The media half of a multimodal batch, as LLaMA-Factory 0.9.5's ``MultiModalDataCollatorForSeq2Seq`` builds it.
+
+Rows keep their media paths (``images``); a batch decodes its images once, runs the model's image processor on them
+(``pixel_values``, ``image_grid_thw``), and for Qwen-VL's multimodal RoPE computes the 3-D ``position_ids`` with the
+model's own ``get_rope_index``. A batch without any image gets a blank 64x64 image appended to its first row, masked
+out of attention and loss, so that every rank runs the vision tower (DeepSpeed ZeRO-3 and FSDP hang otherwise).
+"""
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from lmf_engine.data.example import Message
+from lmf_engine.data.media_paths import PLACEHOLDERS
+from lmf_engine.data.multimodal import Media, MediaEncoder
+from lmf_engine.data.processors import IGNORE_INDEX
+from lmf_engine.model.composite import media_token_types
+
+MEDIA_COLUMNS = ("images", "videos", "audios")
+
+
+def _unwrap(model: Any) -> Any:
+    """The transformers model under a peft wrapper."""
+    base = getattr(model, "base_model", None)
+    return getattr(base, "model", model) if base is not None and base is not model else model
+
+
+def rope_index_function(model: Any) -> Any:
+    """The model's ``get_rope_index`` (Qwen-VL's multimodal RoPE), or None."""
+    if model is None:
+        return None
+    model = _unwrap(model)
+    if hasattr(model, "get_rope_index"):
+        return model.get_rope_index
+    inner = getattr(model, "model", None)
+    return getattr(inner, "get_rope_index", None)
+
+
+@dataclass
+class MediaCollation:
+    """Splits a batch's media off its rows and makes the model's media inputs once the rows are padded."""
+
+    encoder: MediaEncoder
+    tokenizer: Any
+    model: Any = None
+    _rope_index: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rope_index = rope_index_function(self.model)
+
+    def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The rows without their media columns (the first with a blank image's tokens when no row has an image),
+        and the batch's images in row order."""
+        rows = [{key: value for key, value in feature.items() if key not in MEDIA_COLUMNS} for feature in features]
+        images = [image for feature in features for image in (feature.get("images") or [])]
+        plugin = self.encoder.plugin
+        if not images and plugin is not None and plugin.tokens.image is not None and "images" in plugin.kinds:
+            from PIL import Image
+
+            blank = Image.new("RGB", (64, 64), (255, 255, 255))
+            text = plugin.expand(
+                [Message("user", PLACEHOLDERS["images"])], Media(images=[blank]), self.encoder.processor
+            )
+            ids = self.tokenizer.encode(text[0].content, add_special_tokens=False)
+            first = dict(rows[0])
+            right = self.tokenizer.padding_side == "right"
+            for key, value in (
+                ("input_ids", ids),
+                ("attention_mask", [0] * len(ids)),
+                ("labels", [IGNORE_INDEX] * len(ids)),
+            ):
+                first[key] = list(first[key]) + value if right else value + list(first[key])
+            rows[0] = first
+            images = [blank]
+        return rows, images
+
+    def inputs(self, images: list[Any], batch: dict[str, Any]) -> dict[str, Any]:
+        """``pixel_values`` and the other image inputs of the padded ``batch``, and Qwen-VL's ``position_ids``."""
+        plugin = self.encoder.plugin
+        media = plugin.pixel_inputs(images, self.encoder.processor) if plugin is not None else {}
+        if self._rope_index is not None:
+            media["position_ids"] = self._positions(batch, media)
+        return media
+
+    def _positions(self, batch: dict[str, Any], media: dict[str, Any]) -> Any:
+        import torch
+
+        input_ids, mask = batch["input_ids"], batch["attention_mask"]
+        if mask.sum() == 0:
+            seq_len = input_ids.shape[-1]
+            positions = torch.arange(seq_len).view(1, 1, seq_len).expand(3, *input_ids.shape).contiguous()
+        else:
+            kwargs: dict[str, Any] = {
+                "input_ids": input_ids,
+                "image_grid_thw": media.get("image_grid_thw"),
+                "video_grid_thw": media.get("video_grid_thw"),
+                "attention_mask": (mask >= 1).float(),
+            }
+            if "mm_token_type_ids" in inspect.signature(self._rope_index).parameters:
+                kwargs["mm_token_type_ids"] = media_token_types(input_ids, _unwrap(self.model).config)
+            positions, _ = self._rope_index(**kwargs)
+        return torch.cat(
+            [positions[0].unsqueeze(0), positions], dim=0
+        )  # text positions first, as transformers 5 reads

@@ -1,0 +1,128 @@
+"""Images in chat: the transformers engine on the demo's tiny Qwen2-VL and LLaVA, and the API's image_url parts."""
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from chat_support import tiny_config
+
+from lmf_engine.api.app import create_app
+from lmf_engine.api.server import ServerThread
+from lmf_engine.chat import RequestError
+from lmf_engine.chat.hf_engine import HuggingfaceEngine
+from lmf_engine.chat.vllm_engine import vllm_image_inputs
+from lmf_engine.data.multimodal.images import header_size, regularized_size
+
+QUESTION = "What is in this picture?"
+
+
+def picture(workspace: Path, name: str = "red_circle") -> str:
+    return str(workspace / "data" / "demo_images" / f"{name}.png")
+
+
+def data_url(path: str) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+@pytest.fixture(scope="module")
+def qwen_vl(demo_workspace: Path) -> HuggingfaceEngine:
+    return HuggingfaceEngine(
+        tiny_config(demo_workspace / "models" / "tiny-qwen2-vl", template="qwen2_vl", do_sample=False)
+    )
+
+
+@pytest.fixture(scope="module")
+def vl_server(qwen_vl: HuggingfaceEngine) -> Iterator[ServerThread]:
+    with ServerThread(create_app(qwen_vl, allow_local_media=True)) as server:
+        yield server
+
+
+async def test_an_image_adds_its_tokens_before_the_text_unless_placed(
+    qwen_vl: HuggingfaceEngine, demo_workspace: Path
+) -> None:
+    image = picture(demo_workspace)
+    text_only = await qwen_vl.chat([{"role": "user", "content": QUESTION}])
+    with_image = await qwen_vl.chat([{"role": "user", "content": QUESTION}], images=[image])
+    placed = qwen_vl.request([{"role": "user", "content": f"{QUESTION}<image>"}], images=[image])
+    assert with_image.prompt_tokens == text_only.prompt_tokens + 6 + 2  # 96x64 -> 6 pads between start and end
+    assert len(placed.prompt_ids or []) == with_image.prompt_tokens
+    assert set(placed.model_inputs) == {"pixel_values", "image_grid_thw", "mm_token_type_ids"}
+    assert placed.model_inputs["image_grid_thw"].tolist() == [[1, 4, 6]]
+
+
+async def test_image_problems_are_request_errors(qwen_vl: HuggingfaceEngine, demo_workspace: Path) -> None:
+    with pytest.raises(RequestError, match=r"1 image\(s\) for 2 <image> placeholder"):
+        qwen_vl.request([{"role": "user", "content": "<image><image>?"}], images=[picture(demo_workspace)])
+    with pytest.raises(RequestError, match="cannot use the images"):
+        qwen_vl.request([{"role": "user", "content": "?"}], images=[str(demo_workspace / "nowhere.png")])
+
+
+def test_a_text_model_refuses_images(tiny_model_dir: Path, demo_workspace: Path) -> None:
+    engine = HuggingfaceEngine(tiny_config(tiny_model_dir))
+    with pytest.raises(RequestError, match="takes text only; images need a vision-language model"):
+        engine.request([{"role": "user", "content": "hi"}], images=[picture(demo_workspace)])
+
+
+def test_llava_takes_images_too(demo_workspace: Path) -> None:
+    engine = HuggingfaceEngine(tiny_config(demo_workspace / "models" / "tiny-llava", template="llava"))
+    text = engine.request([{"role": "user", "content": QUESTION}])
+    request = engine.request([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert len(request.prompt_ids or []) == len(text.prompt_ids or []) + 16  # (56/14)^2 + 1 - 1 <image> tokens
+    assert list(request.model_inputs["pixel_values"].shape) == [1, 3, 56, 56]
+
+
+def test_vllm_gets_one_token_per_image_and_the_resized_images(
+    qwen_vl: HuggingfaceEngine, demo_workspace: Path
+) -> None:
+    from lmf_engine.data.example import Message
+
+    assert qwen_vl.media is not None
+    image = picture(demo_workspace, "green_triangle")
+    messages, inputs = vllm_image_inputs([Message("user", "<image>Hi")], [image], qwen_vl.media)
+    assert messages[0].content == "<|vision_start|><|image_pad|><|vision_end|>Hi"
+    [sent] = inputs["multi_modal_data"]["image"]
+    assert sent.mode == "RGB" and sent.size == regularized_size(header_size(image), 768 * 768, 32 * 32, qwen=True)
+
+
+def test_api_image_url_parts(vl_server: ServerThread, demo_workspace: Path) -> None:
+    client = openai.OpenAI(base_url=f"{vl_server.url}/v1", api_key="unused", max_retries=0)
+    image = picture(demo_workspace)
+
+    def ask(url: str) -> openai.types.chat.ChatCompletion:
+        content = [{"type": "text", "text": QUESTION}, {"type": "image_url", "image_url": {"url": url}}]
+        return client.chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": content}], max_tokens=4, temperature=0
+        )
+
+    text_only = client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": QUESTION}], max_tokens=4, temperature=0
+    )
+    by_data = ask(data_url(image))
+    assert by_data.usage.prompt_tokens == text_only.usage.prompt_tokens + 8
+    assert ask(image).choices[0].message.content == by_data.choices[0].message.content  # the same pixels from disk
+    with pytest.raises(openai.BadRequestError, match="images are not fetched from the web"):
+        ask("https://example.com/cat.png")
+    with pytest.raises(openai.BadRequestError, match="not a readable image"):
+        ask("data:image/png;base64," + base64.b64encode(b"not a png").decode())
+
+
+def test_api_local_paths_need_the_flag(qwen_vl: HuggingfaceEngine, demo_workspace: Path) -> None:
+    from lmf_engine.api.convert import engine_messages
+    from lmf_engine.api.errors import APIError
+    from lmf_engine.api.protocol import ChatCompletionRequest
+
+    content = [{"type": "image_url", "image_url": {"url": picture(demo_workspace)}}, {"type": "text", "text": "?"}]
+    body = ChatCompletionRequest(model="m", messages=[{"role": "user", "content": content}])
+    with pytest.raises(APIError, match="local paths are off"):
+        engine_messages(body)
+    messages, _, images = engine_messages(body, allow_local_media=True)
+    assert messages == [{"role": "user", "content": "<image>?"}] and images == [picture(demo_workspace)]
+    decoded = engine_messages(
+        ChatCompletionRequest(
+            model="m",
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": data_url(images[0])}}]}],
+        )
+    )[2][0]
+    assert decoded.size == (96, 64) and decoded.mode == "RGB"
