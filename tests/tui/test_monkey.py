@@ -23,7 +23,7 @@ from lmf_tui.app import SCREENS, WorkbenchApp
 from lmf_tui.bindings import KEYS
 
 FAKE_TRAINER = Path(__file__).parents[1] / "engine" / "runs" / "fake_trainer.py"
-SEEDS = (1, 2, 3)
+SEEDS = (1, 2)
 KEYS_PER_SCREEN = 20
 SIZES = ((80, 24), (100, 30), (120, 40), (200, 60), (60, 20))
 NEVER = {"app.quit"}
