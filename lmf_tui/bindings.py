@@ -76,6 +76,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("template.render", "ctrl+r", "render", "Render", "template", priority=True),
     KeySpec("template.ids", "ctrl+t", "toggle_ids", "Ids", "template", priority=True),
     KeySpec("template.source", "ctrl+e", "toggle_source", "Row/typed", "template", priority=True),
+    KeySpec("template.fold", "ctrl+f", "toggle_fold", "Fold media", "template", priority=True),
     KeySpec("template.leave", "escape", "leave_field", "Leave field", "template", show=False),
     KeySpec("config.open", "ctrl+o", "open", "Open", "config", priority=True),
     KeySpec("config.save", "ctrl+s", "save", "Save", "config", priority=True),

@@ -16,7 +16,10 @@ __all__ = ["KIND_STAGE", "Entry", "cell_text", "check_row", "dataset_kind", "hum
 
 @dataclass
 class Entry(DatasetEntry):
-    """A listed dataset (:class:`lmf_engine.data.listing.DatasetEntry`) with the names the screens use."""
+    """A listed dataset (:class:`lmf_engine.data.listing.DatasetEntry`) with the names the screens use, and the
+    folder its rows' relative media paths start at."""
+
+    media_dir: str = ""
 
     @property
     def error(self) -> str | None:
@@ -33,16 +36,18 @@ class Entry(DatasetEntry):
         return self.source or ""
 
 
-def read_entries(info: DatasetInfo, dataset_dir: Path) -> list[Entry]:
-    """Every entry of ``info`` as the engine lists it (the same as ``lmf-engine data list``)."""
-    return [Entry(**vars(entry)) for entry in list_datasets(dataset_dir, info)]
+def read_entries(info: DatasetInfo, dataset_dir: Path, media_dir: Path | None = None) -> list[Entry]:
+    """Every entry of ``info`` as the engine lists it (the same as ``lmf-engine data list``); media paths start at
+    ``media_dir`` (default ``dataset_dir``)."""
+    media = str(media_dir or dataset_dir)
+    return [Entry(**vars(entry), media_dir=media) for entry in list_datasets(dataset_dir, info)]
 
 
 def check_row(row: dict[str, Any], entry: Entry) -> tuple[Example | None, str | None]:
     """The row's canonical :class:`Example` and why its kind's stage cannot use it (or None)."""
     assert entry.spec is not None
     try:
-        example = convert_row(row, entry.spec)
+        example = convert_row(row, entry.spec, entry.media_dir)
     except RowError as exc:
         return None, str(exc)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -8,13 +8,15 @@ user config folder as platformdirs knows it (``~/.config`` on Linux, ``~/Library
     page_size = 100              # rows per page of the dataset table
     demo_dir = "~/lmf-demo"      # where the demo workspace lives (default: $XDG_DATA_HOME/lmf-workbench/demo)
     themes_dir = "~/my-themes"   # extra *.toml themes (default: $XDG_CONFIG_HOME/lmf-workbench/themes)
+    images = "halfcell"          # how pictures are drawn: auto (Sixel or Kitty when the terminal answers that it
+                                 # has them, else half-blocks), sixel, kitty, halfcell or unicode
 
     [keys]                       # binding id = keys; `?` in the app lists the ids
     "datasets.stats" = "t"
     "config.save_as" = "f2,ctrl+r"
 
-Environment: ``LMF_TUI_THEME``, ``LMF_TUI_PAGE_SIZE``, ``LMF_TUI_DEMO_DIR``, ``LMF_TUI_THEMES_DIR`` and
-``LMF_TUI_KEYS`` (``"datasets.stats=t;app.quit=ctrl+x"``) win over the file.
+Environment: ``LMF_TUI_THEME``, ``LMF_TUI_PAGE_SIZE``, ``LMF_TUI_DEMO_DIR``, ``LMF_TUI_THEMES_DIR``,
+``LMF_TUI_IMAGES`` and ``LMF_TUI_KEYS`` (``"datasets.stats=t;app.quit=ctrl+x"``) win over the file.
 """
 
 import errno
@@ -37,7 +39,10 @@ from .bindings import check_keymap
 APP_DIR = "lmf-workbench"
 DEFAULT_THEME = "lmf-dark"
 ENV_PREFIX = "LMF_TUI_"
-FILE_KEYS = ("theme", "page_size", "demo_dir", "themes_dir", "keys")
+FILE_KEYS = ("theme", "page_size", "demo_dir", "themes_dir", "images", "keys")
+IMAGE_RENDERERS = ("auto", "sixel", "kitty", "halfcell", "unicode")
+"""How pictures are drawn (``images``): ``auto`` asks the terminal at start for Sixel or the Kitty graphics protocol
+and falls back to half-block characters, which any terminal shows (over SSH, in tmux)."""
 
 
 class SettingsError(ValueError):
@@ -80,6 +85,7 @@ class Settings:
     page_size: int = 100
     demo_dir: Path = field(default_factory=lambda: data_home() / "demo")
     themes_dir: Path = field(default_factory=lambda: config_home() / "themes")
+    images: str = "auto"
     keys: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
@@ -108,6 +114,10 @@ def _apply(settings: Settings, values: Mapping[str, Any], where: str) -> None:
             settings.theme = _text(value, at)
         elif key == "page_size":
             settings.page_size = _page_size(value, at)
+        elif key == "images":
+            if value not in IMAGE_RENDERERS:
+                raise SettingsError(f"{at}: expected one of {', '.join(IMAGE_RENDERERS)}, not {value!r}")
+            settings.images = value
         elif key in ("demo_dir", "themes_dir"):
             setattr(settings, key, Path(_text(value, at)).expanduser())
         elif key == "keys":
@@ -146,7 +156,7 @@ def load_settings(env: Mapping[str, str] = os.environ, path: Path | None = None)
             raise SettingsError(f"{path}: {exc}") from None
         _apply(settings, values, str(path))
     from_env: dict[str, Any] = {}
-    for key in ("theme", "page_size", "demo_dir", "themes_dir"):
+    for key in ("theme", "page_size", "demo_dir", "themes_dir", "images"):
         if (value := env.get(ENV_PREFIX + key.upper())) is not None:
             from_env[key] = value
     if (keys := env.get(ENV_PREFIX + "KEYS")) is not None:

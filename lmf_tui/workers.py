@@ -104,7 +104,8 @@ def _lengths(columns: dict[str, list[Any]], stage: str) -> list[int]:
 def token_lengths(
     config: Config, setup: "InspectSetup", entry: Entry, sources: list[RowSource], cancel: Cancel, skipped: list[int]
 ) -> Iterator[int]:
-    """The untruncated token length of every usable row, encoded as the entry's stage encodes it.
+    """The untruncated token length of every usable row, encoded as the entry's stage encodes it (with a
+    multimodal template, each image's tokens included, as they count against cutoff_len in training).
 
     Rows that cannot be converted are counted in ``skipped[0]``.
     """
@@ -117,6 +118,7 @@ def token_lengths(
         train_on_prompt=data.train_on_prompt and stage == "sft",
         mask_history=data.mask_history and stage == "sft",
         packing=False if stage == "pt" else None,
+        media=setup.options.media,
     )
     batch = []
     for source in sources:

@@ -17,7 +17,7 @@ from lmf_engine.runs.launcher import RUNS_FOLDER
 DATASET_INFO = "dataset_info.json"
 DEFAULT_DATASET_DIR = "data"
 PREFERRED_CONFIG = "sft_lora.yaml"
-PATH_KEYS = ("model_name_or_path", "dataset_dir")
+PATH_KEYS = ("model_name_or_path", "dataset_dir", "media_dir")
 
 
 def has_workspace(folder: Path) -> bool:
@@ -100,6 +100,13 @@ class Workspace:
     def dataset_dir(self, config: Config | None = None) -> Path:
         """The config's ``dataset_dir`` (``data`` by default) against the root."""
         return self.resolve(config.data.dataset_dir if config is not None else DEFAULT_DATASET_DIR)
+
+    def media_dir(self, config: Config | None = None) -> Path:
+        """Where a row's relative image, video and audio paths start: the config's ``media_dir``, else its
+        dataset_dir (as training resolves them)."""
+        if config is not None and config.data.media_dir:
+            return self.resolve(config.data.media_dir)
+        return self.dataset_dir(config)
 
     def load_config(self, path: Path, values: dict[str, object] | None = None) -> Config:
         """Load a config (``values`` override the file) with relative model and data paths resolved against the root.

@@ -43,6 +43,8 @@ CASES: dict[str, dict[str, Any]] = {
                             "cutoff_len": 64},
     "qwen2_vl_dpo": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "dpo",
                      "dataset": "demo_mllm_dpo"},
+    "qwen3_vl_sft": {"model_name_or_path": "models/tiny-qwen3-vl", "template": "qwen3_vl_nothink", "stage": "sft",
+                     "dataset": "demo_mllm,demo_sft", "image_max_pixels": 262144},
     "llava_sft": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "sft",
                   "dataset": "demo_mllm"},
     "llava_dpo": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "dpo",
@@ -72,7 +74,7 @@ def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
     from transformers import AutoImageProcessor
 
     config = {**BASE, **values}
-    model_args, data_args, training_args, finetuning_args, _ = get_train_args(dict(config))
+    model_args, data_args, training_args, _, _ = get_train_args(dict(config))
     module = load_tokenizer(model_args)
     processor = module["processor"]
     processor.image_processor = AutoImageProcessor.from_pretrained(model_args.model_name_or_path, backend="pil")

@@ -135,7 +135,7 @@ def _sample(config: "Config", messages: str | None, dataset: str | None, row: in
     name = dataset or (names[0] if names else None)
     if name is None:
         return as_example(list(SAMPLE_MESSAGES))
-    return dataset_example(config.data.dataset_dir, name, row)
+    return dataset_example(config.data.dataset_dir, name, row, config.data.media_dir)
 
 
 def _stage(stage: str | None, config_file: Path | None, config: "Config", example: "Example") -> str:

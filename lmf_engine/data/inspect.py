@@ -12,12 +12,14 @@ tokens and added special tokens), so a trained special token such as the closing
 run in a worker thread.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from .converters import check_for_stage
 from .example import Example, Message
+from .media_paths import MEDIA_KINDS, SINGULAR
+from .multimodal import MediaUnsupported
 from .processors import (
     IGNORE_INDEX,
     EncodeOptions,
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 STAGES: tuple[str, ...] = ("pt", "sft", "rm", "dpo", "kto", "ppo")
 """Stages the view encodes for: dpo is shown as rm's pairs, ppo as the prompt only (it trains on generated text)."""
 TokenRole = Literal["trained", "masked", "special"]
+FOLD_SPECIAL_RUN = 4
+"""A run of this many identical special tokens is folded even when it is not one of the template's media tokens."""
 _UNLIMITED = 1 << 30
 
 
@@ -120,6 +124,41 @@ class SequenceView:
 
 
 @dataclass(frozen=True)
+class TokenRun:
+    """Consecutive identical tokens from ``start`` (a token index), such as the ``<|image_pad|>`` an image becomes."""
+
+    start: int
+    length: int
+    id: int
+    piece: str
+
+    @property
+    def end(self) -> int:
+        """The index after the run's last token."""
+        return self.start + self.length
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "length": self.length, "id": self.id, "piece": self.piece}
+
+
+def media_runs(tokens: Sequence[TokenView], media_pieces: Collection[str] = ()) -> list[TokenRun]:
+    """Runs to fold when showing ``tokens``: two or more of a media token (``media_pieces``, the template's image,
+    video and audio tokens), or FOLD_SPECIAL_RUN or more of one special token (a plugin's words)."""
+    runs: list[TokenRun] = []
+    start = 0
+    while start < len(tokens):
+        first = tokens[start]
+        end = start + 1
+        while end < len(tokens) and tokens[end].id == first.id:
+            end += 1
+        length = end - start
+        if (first.piece in media_pieces and length >= 2) or (first.special and length >= FOLD_SPECIAL_RUN):
+            runs.append(TokenRun(start, length, first.id, first.piece))
+        start = end
+    return runs
+
+
+@dataclass(frozen=True)
 class RenderedSample:
     """A sample as training sees it. ``text``, ``input_ids``, ``labels`` and ``tokens`` are the first sequence's."""
 
@@ -149,6 +188,17 @@ class RenderedSample:
     @property
     def tokens(self) -> list[TokenView]:
         return self.main.tokens
+
+    @property
+    def media_pieces(self) -> frozenset[str]:
+        """The tokens the template's plugin repeats for each image, video and audio."""
+        tokens = self.template.media_tokens
+        return frozenset(t for t in (tokens.image, tokens.video, tokens.audio) if t)
+
+    def runs(self, name: str | None = None) -> list[TokenRun]:
+        """The foldable runs (:func:`media_runs`) of sequence ``name`` (default: the first)."""
+        seq = self.main if name is None else self.sequence(name)
+        return media_runs(seq.tokens, self.media_pieces)
 
     def sequence(self, name: str) -> SequenceView:
         """The sequence called ``name`` (KeyError when there is none)."""
@@ -290,6 +340,23 @@ def _encode(
     return [("text", ids, [IGNORE_INDEX if i == pad else i for i in ids])]
 
 
+def _check_media(template: Template, example: Example, options: EncodeOptions) -> None:
+    """A sample with media needs the media encoder of a multimodal template, as training does."""
+    counts = [
+        f"{len(paths)} {SINGULAR[kind] if len(paths) == 1 else kind}"
+        for kind in MEDIA_KINDS
+        if (paths := getattr(example, kind))
+    ]
+    if not counts or options.media is not None:
+        return
+    if template.multimodal is None:
+        raise SampleError(
+            f"the sample has {', '.join(counts)} and template {template.name} takes text only: use a multimodal "
+            "model's template (e.g. qwen2_vl, llava), which turns each placeholder into the model's media tokens"
+        )
+    raise SampleError(f"the sample has {', '.join(counts)}: the encode options need the model's media encoder")
+
+
 def _check(example: Example, stage: str, options: EncodeOptions) -> None:
     if stage not in STAGES:
         raise SampleError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
@@ -318,8 +385,9 @@ def render_sample(
     ``get_template_and_fix_tokenizer``), or a template name: the tokenizer is then fixed in place as training fixes
     it (eos, pad, stop words). ``example_or_messages`` is an :class:`Example`, a list of ``{"role", "content"}``
     messages or an object with ``messages`` (see :mod:`lmf_engine.data.samples`); ``system`` and ``tools`` (JSON
-    text or a list of tool schemas) replace the sample's own. Pre-training text is shown unpacked. Raises
-    :class:`SampleError` for a sample the stage cannot use.
+    text or a list of tool schemas) replace the sample's own. Pre-training text is shown unpacked. A sample with
+    media is encoded with ``options.media`` (its placeholders become the model's media tokens, see
+    :meth:`RenderedSample.runs`). Raises :class:`SampleError` for a sample the stage or the template cannot use.
     """
     if isinstance(template, str):
         template = get_template_and_fix_tokenizer(tokenizer, template)
@@ -332,8 +400,12 @@ def render_sample(
             tools=example.tools if tools is None else tools_text(tools),
         )
     _check(example, stage, options)
-    encoded = _encode(template, tokenizer, example, options, stage)
-    full = _encode(template, tokenizer, example, replace(options, cutoff_len=_UNLIMITED), stage)
+    _check_media(template, example, options)
+    try:
+        encoded = _encode(template, tokenizer, example, options, stage)
+        full = _encode(template, tokenizer, example, replace(options, cutoff_len=_UNLIMITED), stage)
+    except MediaUnsupported as exc:
+        raise SampleError(str(exc)) from None
     sequences = tuple(
         sequence_view(tokenizer, name, ids, labels, truncated=len(full_ids) > len(ids))
         for (name, ids, labels), (_, full_ids, _) in zip(encoded, full, strict=True)

@@ -156,8 +156,9 @@ def _saved_row(path: str, split: str, row: int) -> tuple[dict[str, Any] | None, 
     return (data[row] if row < len(data) else None), len(data)
 
 
-def dataset_example(dataset_dir: str | Path, name: str, row: int) -> Example:
-    """Row ``row`` (0-based, in file order, before any sampling) of local dataset ``name``, converted."""
+def dataset_example(dataset_dir: str | Path, name: str, row: int, media_dir: str | Path | None = None) -> Example:
+    """Row ``row`` (0-based, in file order, before any sampling) of local dataset ``name``, converted; its media
+    paths start at ``media_dir`` (default ``dataset_dir``, as in training)."""
     if row < 0:
         raise SampleError(f"--row must be 0 or more, got {row}")
     spec = read_dataset_info(dataset_dir).spec(name)
@@ -182,6 +183,6 @@ def dataset_example(dataset_dir: str | Path, name: str, row: int) -> Example:
     if raw is None:
         raise SampleError(f"dataset {name} has {total} rows; --row {row} is out of range (rows are 0-based)")
     try:
-        return convert_row(raw, spec)
+        return convert_row(raw, spec, str(media_dir or dataset_dir))
     except RowError as exc:
         raise SampleError(f"dataset {name}, row {row}: {exc}") from None

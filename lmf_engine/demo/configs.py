@@ -10,7 +10,7 @@ Section = tuple[str, dict[str, Scalar]]
 
 MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}"
 MERGED_MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}-sft-merged"
-VLM_MODELS = {"qwen2_vl": "tiny-qwen2-vl", "llava": "tiny-llava"}
+VLM_MODELS = {"qwen2_vl": "tiny-qwen2-vl", "qwen3_vl": "tiny-qwen3-vl", "llava": "tiny-llava"}
 """Architecture -> folder under models/ of the demo's tiny vision-language models."""
 LORA: dict[str, Scalar] = {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_target": "all"}
 TRAIN: dict[str, Scalar] = {
@@ -133,6 +133,17 @@ CONFIGS: dict[str, tuple[str, list[Section]]] = {
             "demo_mllm_dpo",
             model=f"models/{VLM_MODELS['llava']}",
             template="llava",
+        ),
+    ),
+    "kto_vlm_lora": (
+        "KTO of the tiny Qwen3-VL model with LoRA on answers about the demo pictures tagged right or wrong.",
+        _training(
+            "kto_vlm_lora",
+            "kto",
+            {**LORA, "pref_beta": 0.1},
+            "demo_mllm_kto",
+            model=f"models/{VLM_MODELS['qwen3_vl']}",
+            template="qwen3_vl_nothink",
         ),
     ),
     "merge_lora": (

@@ -103,12 +103,16 @@ BUILTIN_CORPUS: tuple[str, ...] = (
 
 
 def train_tiny_tokenizer(
-    vocab_size: int = 512, corpus: Iterable[str] | None = None, media_tokens: Sequence[str] = ()
+    vocab_size: int = 512,
+    corpus: Iterable[str] | None = None,
+    media_tokens: Sequence[str] = (),
+    chat_template: str | None = CHAT_TEMPLATE,
 ) -> "PreTrainedTokenizerFast":
     """A byte-level BPE tokenizer laid out like Qwen2's, trained on ``corpus`` (default :data:`BUILTIN_CORPUS`).
 
     ``vocab_size`` counts every token, special and added ones included; ``media_tokens`` are extra special tokens
-    (a vision model's ``<|image_pad|>``, ``<image>`` ...) that follow :data:`SPECIAL_TOKENS`. Seeded by its inputs.
+    (a vision model's ``<|image_pad|>``, ``<image>`` ...) that follow :data:`SPECIAL_TOKENS`; ``chat_template`` is
+    the tokenizer's jinja template (None: none, so a run's template writes its own). Seeded by its inputs.
     """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -145,7 +149,7 @@ def train_tiny_tokenizer(
         model_max_length=2048,
         padding_side="right",
         clean_up_tokenization_spaces=False,
-        chat_template=CHAT_TEMPLATE,
+        chat_template=chat_template,
     )
 
 

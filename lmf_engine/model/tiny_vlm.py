@@ -1,11 +1,13 @@
 """Tiny vision-language models built locally, for tests, goldens and the demo (no model hub needed).
 
 :func:`build_tiny_vlm` saves a 2-layer language model with a 1-layer vision tower, random weights, the tiny
-tokenizer of :mod:`lmf_engine.model.tiny` with the architecture's media tokens, and the architecture's processor
+tokenizer of :mod:`lmf_engine.model.tiny` with the architecture's media tokens (and no chat template: the run's
+template writes its own into what it saves, as LLaMA-Factory does), and the architecture's processor
 (image processor + tokenizer), so ``AutoProcessor.from_pretrained(out_dir)`` and
 ``AutoModelForImageTextToText.from_pretrained(out_dir)`` load it, in lmf and in LLaMA-Factory alike.
 
 - ``qwen2_vl``: Qwen2-VL (patch 14, merge 2, temporal patch 2; ``<|vision_start|><|image_pad|>...<|vision_end|>``);
+- ``qwen3_vl``: Qwen3-VL (patch 16, merge 2, DeepStack features from the one vision layer; same tokens);
 - ``llava``: LLaVA-1.5 (a CLIP vision tower, 56-pixel crops of 14-pixel patches, so 16 ``<image>`` tokens).
 """
 
@@ -15,7 +17,7 @@ from typing import Any, Literal
 
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
-VlmArch = Literal["qwen2_vl", "llava"]
+VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava"]
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
 TINY_IMAGE_PIXELS = (56 * 56, 28 * 28 * 64)
@@ -26,9 +28,11 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
     """Build and save a tiny ``arch`` vision-language model with its processor; returns ``out_dir``."""
     if arch == "qwen2_vl":
         return _qwen2_vl(Path(out_dir), vocab_size, seed)
+    if arch == "qwen3_vl":
+        return _qwen3_vl(Path(out_dir), vocab_size, seed)
     if arch == "llava":
         return _llava(Path(out_dir), vocab_size, seed)
-    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl' or 'llava'")
+    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl', 'qwen3_vl' or 'llava'")
 
 
 def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
@@ -36,7 +40,7 @@ def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_VL_TOKENS)
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_VL_TOKENS, chat_template=None)
     ids = dict(zip(QWEN2_VL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN2_VL_TOKENS)), strict=True))
     text = text_shape(tokenizer, vocab_size, tie_word_embeddings=True)
     text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]}
@@ -63,12 +67,49 @@ def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
     return out_dir
 
 
+def _qwen3_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_VL_TOKENS, chat_template=None)
+    ids = dict(zip(QWEN2_VL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN2_VL_TOKENS)), strict=True))
+    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=True)
+    text.update(head_dim=16, rope_parameters={"rope_type": "default", "rope_theta": 5000000.0,
+                                              "mrope_section": [2, 3, 3], "mrope_interleaved": True})  # fmt: skip
+    vision = {
+        "depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": text["hidden_size"],
+        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2, "num_position_embeddings": 64,
+        "deepstack_visual_indexes": [0],
+    }  # fmt: skip
+    config = Qwen3VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = Qwen3VLForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    min_pixels, max_pixels = TINY_IMAGE_PIXELS
+    image_processor = Qwen2VLImageProcessorPil(
+        size={"shortest_edge": min_pixels, "longest_edge": max_pixels}, patch_size=16, merge_size=2,
+        image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+    )  # fmt: skip
+    _save_processor(out_dir, image_processor, {"processor_class": "Qwen3VLProcessor"})
+    return out_dir
+
+
 def _llava(out_dir: Path, vocab_size: int, seed: int) -> Path:
     import torch
     from transformers import CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=LLAVA_TOKENS)
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=LLAVA_TOKENS, chat_template=None)
     text = text_shape(tokenizer, vocab_size, tie_word_embeddings=False)
     vision = CLIPVisionConfig(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=56, patch_size=14

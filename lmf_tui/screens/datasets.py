@@ -13,6 +13,7 @@ from ..dataset_entries import Entry
 from ..palette import PaletteCommand
 from ..widgets.dataset_list import DatasetList
 from ..widgets.length_panel import LengthPanel
+from ..widgets.media_panel import MediaPanel
 from ..widgets.rows_panel import RowsPanel, SearchState
 from ..widgets.rows_table import RowsTable
 from ..widgets.search_bar import SearchBar
@@ -30,6 +31,7 @@ class DatasetsScreen(DatasetJobs):
         self.current: Entry | None = None
         self.file_index = 0
         self.seen_config: Path | None = None
+        self.media_serial = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -42,6 +44,7 @@ class DatasetsScreen(DatasetJobs):
 
     def on_mount(self) -> None:
         self.seen_config = self.workbench.config_path
+        self.query_one(MediaPanel).renderer = self.workbench.settings.images
         self.load_entries()
 
     def on_screen_resume(self) -> None:
@@ -65,6 +68,8 @@ class DatasetsScreen(DatasetJobs):
         elif worker.group == "page":
             self.query_one(RowsTable).loading = False
             self.panel.show_message(f"{worker.description} failed: {worker.error}", error=True)
+        elif worker.group == "media":
+            self.query_one(MediaPanel).clear()
 
     def read_page(self, entry: Entry, file_index: int, start: int, select: int | None = None) -> None:
         """Read a page in the background; the table shows a loading indicator until it arrives."""
@@ -112,6 +117,23 @@ class DatasetsScreen(DatasetJobs):
 
     def on_dataset_jobs_stats_done(self, message: DatasetJobs.StatsDone) -> None:
         self.query_one(LengthPanel).finish(message.what, message.stats, message.skipped)
+
+    def on_rows_panel_row_shown(self, message: RowsPanel.RowShown) -> None:
+        """A row with media columns: read its media in the background (one row at a time)."""
+        entry = message.page.entry
+        if entry.spec is None or not entry.spec.media_columns:
+            return
+        self.media_serial += 1
+        key = str(self.media_serial)
+        self.query_one(MediaPanel).begin(key)
+        self.load_media(key, entry, message.row.row)
+
+    def on_dataset_jobs_media_read(self, message: DatasetJobs.MediaRead) -> None:
+        panel = self.query_one(MediaPanel)
+        if message.item is None:
+            panel.finish(message.key)
+        else:
+            panel.add(message.key, message.item)
 
     @on(DataTable.RowHighlighted, "#dataset-list")
     def _dataset_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -6,18 +6,22 @@ A worker that raises reaches :meth:`lmf_tui.screens.base.WorkbenchScreen.on_work
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.message import Message
+from textual.worker import get_current_worker
 
 from lmf_engine.config import Config, ConfigError
 from lmf_engine.data.cut_text import cut_value
 from lmf_engine.data.errors import DataError
+from lmf_engine.data.media_info import MediaInfoError, read_media, row_media
 from lmf_engine.data.preview import PREVIEW_CHARS, Cancel, PreviewError, RowSource
 from lmf_engine.data.registry import read_dataset_info
 from lmf_engine.data.stats import LengthStats
 
 from ..dataset_entries import Entry, check_row, read_entries
+from ..widgets.media_panel import MediaItem
 from ..widgets.rows_panel import Page, SearchState
 from ..widgets.rows_table import PageRow
 from ..workers import compute_stats, count_rows, open_source, search_rows, setup_for
@@ -39,7 +43,8 @@ def throttled(post: Callable[..., None]) -> Callable[..., None]:
 
 
 class DatasetJobs(WorkbenchScreen):
-    """Reading the registry, counting rows, reading a page, searching and measuring token lengths."""
+    """Reading the registry, counting rows, reading a page, searching, measuring token lengths and reading the
+    media of the shown row."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,15 +81,25 @@ class DatasetJobs(WorkbenchScreen):
             super().__init__()
             self.what, self.stats, self.skipped = what, stats, skipped
 
+    class MediaRead(Message):
+        """One medium of the row ``key`` read (``item``), or all of them (``item`` None)."""
+
+        def __init__(self, key: str, item: MediaItem | None) -> None:
+            super().__init__()
+            self.key, self.item = key, item
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="entries", description="Reading datasets")
     def load_entries(self) -> None:
-        dataset_dir = self.workbench.workspace.dataset_dir(self._config())
+        config = self._config()
+        workspace = self.workbench.workspace
+        dataset_dir = workspace.dataset_dir(config)
         try:
             info = read_dataset_info(dataset_dir)
         except DataError as exc:
             self.post_message(self.EntriesLoaded([], dataset_dir, str(exc)))
             return
-        self.post_message(self.EntriesLoaded(read_entries(info, dataset_dir), dataset_dir, None))
+        entries = read_entries(info, dataset_dir, workspace.media_dir(config))
+        self.post_message(self.EntriesLoaded(entries, dataset_dir, None))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count", description="Counting rows")
     def count_all(self, entries: list[Entry]) -> None:
@@ -148,6 +163,25 @@ class DatasetJobs(WorkbenchScreen):
         sources = [self._source(entry, i) for i in range(len(entry.files))]
         stats, skipped = compute_stats(config, setup, entry, sources, progress, cancel)
         self.post_message(self.StatsDone(what, stats, skipped))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="media", description="Reading the row's media")
+    def load_media(self, key: str, entry: Entry, row: dict[str, Any]) -> None:
+        """Read each image, video and audio of ``row`` in turn, posting each as soon as it is read; a row shown
+        meanwhile cancels this one (it stops between media, and inside a long audio file)."""
+        assert entry.spec is not None
+        worker = get_current_worker()
+        workspace = self.workbench.workspace
+        for ref in row_media(row, entry.spec, entry.media_dir):
+            if worker.is_cancelled:
+                return
+            shown = workspace.display(Path(ref.path)) if ref.path is not None else ref.value
+            try:
+                item = MediaItem(ref, shown, read_media(ref, stop=lambda: worker.is_cancelled))
+            except MediaInfoError as exc:  # the message names the file: as the user reads its path
+                problem = str(exc).replace(ref.path, shown) if ref.path is not None else str(exc)
+                item = MediaItem(ref, shown, problem=problem)
+            self.post_message(self.MediaRead(key, item))
+        self.post_message(self.MediaRead(key, None))
 
     def _cancel(self, group: str) -> Cancel:
         """A fresh cancel flag for ``group``, cancelling the previous job of that group."""

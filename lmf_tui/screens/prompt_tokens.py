@@ -9,9 +9,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from lmf_engine.data.inspect import SequenceView
+from lmf_engine.data.inspect import SequenceView, media_runs
 
-from ..widgets.token_view import sequence_content
+from ..widgets.token_text import TokenBlock, TokenText
 
 HINT = "special tokens in their colour, every other token shaded · i: token ids · Esc: close"
 
@@ -47,8 +47,16 @@ class PromptTokensScreen(ModalScreen[None]):
             )
             yield Static(Content(HINT), classes="hint")
             with VerticalScroll():
-                yield Static(sequence_content(self.sequence, self.show_ids), id="prompt-tokens")
+                yield TokenText(id="prompt-tokens")
+
+    def on_mount(self) -> None:
+        self.query_one(TokenText).show_blocks([self.block], self.show_ids)
+
+    @property
+    def block(self) -> TokenBlock:
+        """The prompt, long runs of one special token folded (a click unfolds one)."""
+        return TokenBlock(None, self.sequence, tuple(media_runs(self.sequence.tokens)))
 
     def action_toggle_ids(self) -> None:
         self.show_ids = not self.show_ids
-        self.query_one("#prompt-tokens", Static).update(sequence_content(self.sequence, self.show_ids))
+        self.query_one(TokenText).show_blocks([self.block], self.show_ids, keep_folds=True)

@@ -6,23 +6,26 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
-from lmf_engine.config import ConfigError
+from lmf_engine.config import Config, ConfigError
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.inspect import STAGES, RenderedSample
-from lmf_engine.data.registry import read_dataset_info
+from lmf_engine.data.media_paths import MEDIA_KINDS, SINGULAR
+from lmf_engine.data.registry import read_dataset_info, split_names
 from lmf_engine.data.samples import SAMPLE_MESSAGES, SampleError, as_example, dataset_example
 from lmf_engine.data.templates import HF_TEMPLATE, template_names
 from lmf_engine.data.traps import Trap, detect_traps
 
-from ..bindings import bindings_for
+from ..bindings import KEY_IDS, bindings_for, effective_keys
 from ..dataset_entries import KIND_STAGE, dataset_kind
 from ..palette import PaletteCommand
+from ..widgets.token_text import TokenText
 from ..widgets.token_view import TokenPane
 from ..widgets.trap_report import TrapReport
 from ..workers import setup_for
@@ -133,9 +136,11 @@ class TemplateScreen(WorkbenchScreen):
             self.fill_datasets()
 
     def fill_datasets(self) -> None:
-        """The local datasets of the config's dataset_dir; typed messages when there are none."""
+        """The local datasets of the config's dataset_dir, the config's own dataset selected (else the first);
+        typed messages when there are none."""
         self.seen_config = self.workbench.config_path
-        dataset_dir = self._dataset_dir()
+        config = self._config()
+        dataset_dir = self.workbench.workspace.dataset_dir(config)
         options: list[tuple[str, str]] = []
         try:
             info = read_dataset_info(dataset_dir)
@@ -152,20 +157,22 @@ class TemplateScreen(WorkbenchScreen):
         select = self.query_one("#tpl-dataset", Select)
         select.set_options(options)
         if options:
-            select.value = options[0][1]
+            names = [name for _, name in options]
+            own = [name for name in split_names(config.data.dataset if config else None) if name in names]
+            select.value = (own or names)[0]
         else:
             self.add_class("-typed")
         self.schedule_render()
 
-    def _dataset_dir(self) -> Path:
+    def _config(self) -> Config | None:
+        """The open config, or None (none open, or it does not load)."""
         path = self.workbench.config_path
-        config = None
-        if path is not None:
-            try:
-                config = self.workbench.workspace.load_config(path)
-            except (ConfigError, OSError):
-                config = None
-        return self.workbench.workspace.dataset_dir(config)
+        if path is None:
+            return None
+        try:
+            return self.workbench.workspace.load_config(path)
+        except (ConfigError, OSError):
+            return None
 
     # --- rendering -----------------------------------------------------------------------------------------
 
@@ -210,7 +217,7 @@ class TemplateScreen(WorkbenchScreen):
         setup = setup_for(config, config_path)
         try:
             if isinstance(sample, tuple):
-                example = dataset_example(workspace.dataset_dir(config), *sample)
+                example = dataset_example(workspace.dataset_dir(config), *sample, workspace.media_dir(config))
             else:
                 example = as_example(sample)
             rendered = render_sample(setup.template, setup.tokenizer, example, setup.options, stage)
@@ -219,8 +226,13 @@ class TemplateScreen(WorkbenchScreen):
             return
         traps = detect_traps(setup.template, setup.tokenizer, rendered, chat_template=setup.model_chat_template)
         model = workspace.display(Path(config.model.model_name_or_path or ""))
+        media = "".join(
+            f" · {len(paths)} {SINGULAR[kind] if len(paths) == 1 else kind}"
+            for kind in MEDIA_KINDS
+            if (paths := getattr(example, kind))
+        )
         info = (
-            f"{what} · template {setup.template.name} · stage {stage} · tokenizer {model} "
+            f"{what}{media} · template {setup.template.name} · stage {stage} · tokenizer {model} "
             f"(from {workspace.display(config_path)}) · cutoff_len {config.data.cutoff_len}"
         )
         self.post_message(self.Rendered(rendered, traps, info))
@@ -234,8 +246,10 @@ class TemplateScreen(WorkbenchScreen):
         self.query_one(TokenPane).loading = False
         self.query_one(TokenPane).show_message(message.reason)
         self.query_one(TrapReport).show_message("")
+        self.query_one("#tpl-info", Static).update("")
+        self.refresh_bindings()
 
-    def _show(self) -> None:
+    def _show(self, keep_folds: bool = False) -> None:
         tokens = self.query_one(TokenPane)
         tokens.loading = False
         if self.last is None:
@@ -244,15 +258,22 @@ class TemplateScreen(WorkbenchScreen):
         for trap in self.last.traps:
             name = trap.sequence or self.last.rendered.main.name
             flagged.setdefault(name, set()).update(trap.positions)
-        tokens.show(self.last.rendered, self.show_ids, flagged)
+        tokens.show(self.last.rendered, self.show_ids, flagged, self._fold_hint(), keep_folds)
         self.query_one(TrapReport).show(self.last.traps)
         self.query_one("#tpl-info", Static).update(self.last.info)
+        self.refresh_bindings()
+
+    def _fold_hint(self) -> str:
+        """How to unfold media runs, with the user's key for it."""
+        keys = effective_keys(KEY_IDS["template.fold"], self.workbench.settings.keys).split(",")
+        return f" (click a run, or {self.app.get_key_display(Binding(keys[0], ''))} for all)"
 
     def job_failed(self, worker: Worker) -> None:
         self.query_one(TokenPane).loading = False
         self.query_one(TokenPane).show_message(f"Cannot render: {worker.error}")
         self.query_one(TrapReport).show_message("")
         self.last = None
+        self.refresh_bindings()
 
     # --- controls ------------------------------------------------------------------------------------------
 
@@ -271,7 +292,18 @@ class TemplateScreen(WorkbenchScreen):
 
     def action_toggle_ids(self) -> None:
         self.show_ids = not self.show_ids
-        self._show()
+        self._show(keep_folds=True)
+
+    def action_toggle_fold(self) -> None:
+        """Unfold every run of media tokens (an image's ``<|image_pad|>`` …), or fold them all again."""
+        self.query_one(TokenPane).text.toggle_all()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The fold key is offered (and shown in the footer) only when the sample has media runs."""
+        if action == "toggle_fold":
+            texts = self.query(TokenText)
+            return bool(texts) and bool(texts.first().runs)
+        return True
 
     def action_toggle_source(self) -> None:
         self.toggle_class("-typed")
@@ -287,4 +319,7 @@ class TemplateScreen(WorkbenchScreen):
             PaletteCommand("Template: render again", "Render the sample now", self.action_render),
             PaletteCommand("Template: toggle token ids", "Show each token's id", self.action_toggle_ids),
             PaletteCommand("Template: dataset row or typed messages", "Switch the sample", self.action_toggle_source),
+            PaletteCommand(
+                "Template: fold or unfold media tokens", "Each image's tokens as one mark", self.action_toggle_fold
+            ),
         ]

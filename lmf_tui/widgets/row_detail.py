@@ -4,14 +4,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
 from lmf_engine.data.example import Example
 
+from .media_panel import MediaPanel
+
 RAW_LIMIT = 4000
+SIDE_BY_SIDE = 64
+"""From this width on, a row's media stand beside its messages (under them when narrower)."""
 
 
 def example_content(example: Example) -> Content:
@@ -40,12 +45,17 @@ def example_content(example: Example) -> Content:
 
 
 class RowDetail(VerticalScroll):
-    """The selected row: canonical messages (or the conversion error with file and row) above the raw row."""
+    """The selected row: canonical messages (or the conversion error with file and row), its media (filled in by
+    the screen's worker), then the raw row."""
 
     DEFAULT_CSS = """
     RowDetail { height: 45%; border: round $primary 50%; padding: 0 1; background: $surface; }
     RowDetail:focus { border: round $primary; }
+    RowDetail #detail-top { height: auto; layout: vertical; }
+    RowDetail.-side #detail-top { layout: horizontal; }
     RowDetail #detail-messages { margin-bottom: 1; }
+    RowDetail.-side #detail-messages { width: 1fr; }
+    RowDetail.-side MediaPanel { width: 1fr; margin-left: 2; }
     RowDetail #detail-raw { color: $text-muted; }
     """
 
@@ -54,8 +64,13 @@ class RowDetail(VerticalScroll):
         self.border_title = "Row"
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="detail-messages")
+        with Horizontal(id="detail-top"):
+            yield Static("", id="detail-messages")
+            yield MediaPanel(id="detail-media")
         yield Static("", id="detail-raw", markup=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= SIDE_BY_SIDE, "-side")
 
     def show(self, file: Path, index: int, row: dict, example: Example | None, reason: str | None) -> None:
         self.border_title = f"Row {index + 1}"
@@ -71,9 +86,11 @@ class RowDetail(VerticalScroll):
         if len(raw) > RAW_LIMIT:
             raw = raw[:RAW_LIMIT] + f"\n… ({len(raw) - RAW_LIMIT} more characters)"
         self.query_one("#detail-raw", Static).update(raw)
+        self.query_one(MediaPanel).clear()
         self.scroll_home(animate=False)
 
     def show_text(self, text: str) -> None:
         self.border_title = "Row"
         self.query_one("#detail-messages", Static).update(Content(text))
+        self.query_one(MediaPanel).clear()
         self.query_one("#detail-raw", Static).update("")

@@ -7,6 +7,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..dataset_entries import Entry
@@ -47,6 +48,13 @@ class RowsPanel(Vertical):
     RowsPanel #rows-title { height: auto; padding: 0 1; color: $text-muted; }
     RowsPanel #rows-title.-error { color: $error; }
     """
+
+    class RowShown(Message):
+        """The detail now shows ``row`` of ``page``: the screen reads its media."""
+
+        def __init__(self, page: Page, row: PageRow) -> None:
+            super().__init__()
+            self.page, self.row = page, row
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -115,6 +123,7 @@ class RowsPanel(Vertical):
             detail.show_text("")
             return
         detail.show(self.page.shown_file, page_row.index, page_row.row, page_row.example, page_row.reason)
+        self.post_message(self.RowShown(self.page, page_row))
 
     @on(DataTable.RowHighlighted, "#rows")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -1,48 +1,16 @@
-"""A rendered sample, every token coloured as trained on, masked or special, with its id on demand."""
+"""The Template screen's token pane: the legend, then every sequence of a rendered sample under its heading, media
+runs folded (see :mod:`lmf_tui.widgets.token_text`)."""
 
-from collections.abc import Iterable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.widgets import Static
 
-from lmf_engine.data.inspect import RenderedSample, SequenceView, TokenView
+from lmf_engine.data.inspect import RenderedSample
 
-ROLE_STYLES = {"trained": "$token-trained", "masked": "$token-masked", "special": "$token-special"}
-LEGEND = Content.assemble(
-    ("trained", "bold $token-trained"),
-    "  ",
-    ("masked", "bold $token-masked"),
-    "  ",
-    ("special", "bold $token-special"),
-    ("  (special and trained: underlined; a trap's tokens: reversed)", "$text-muted"),
-)
-
-
-def token_style(token: TokenView, odd: bool, flagged: bool) -> str:
-    """A token's style: its role colour, every other token on a panel background so boundaries show."""
-    style = ROLE_STYLES["special"] if token.special else ROLE_STYLES[token.role]
-    if token.special and token.trained:
-        style += " underline"
-    if odd:
-        style += " on $panel"
-    if flagged:
-        style += " reverse"
-    return style
-
-
-def sequence_content(seq: SequenceView, show_ids: bool, flagged: Iterable[int] = ()) -> Content:
-    """One sequence: newlines shown as ``↵`` (and kept), ids after each token when ``show_ids``."""
-    marks = set(flagged)
-    parts: list[Content] = []
-    for token in seq.tokens:
-        text = token.text.replace("\n", "↵\n") if token.text else ("" if not show_ids else "·")
-        parts.append(Content.styled(text, token_style(token, token.index % 2 == 1, token.index in marks)))
-        if show_ids:
-            parts.append(Content.styled(f"⟨{token.id}⟩", "$text-muted"))
-    return Content("").join(parts)
+from ..token_content import LEGEND, sequence_heading
+from .token_text import TokenBlock, TokenText
 
 
 class TokenPane(VerticalScroll):
@@ -61,20 +29,28 @@ class TokenPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(LEGEND, classes="legend")
-        yield Static("", id="token-text")
+        yield TokenText(id="token-text")
 
-    def show(self, rendered: RenderedSample, show_ids: bool, flagged: dict[str, set[int]]) -> None:
-        blocks: list[Content] = []
+    @property
+    def text(self) -> TokenText:
+        return self.query_one(TokenText)
+
+    def show(
+        self,
+        rendered: RenderedSample,
+        show_ids: bool,
+        flagged: dict[str, set[int]],
+        fold_hint: str = "",
+        keep_folds: bool = False,
+    ) -> None:
+        """Every sequence of ``rendered`` under its heading; media runs folded unless ``keep_folds`` (the same
+        sample drawn again: runs the user unfolded stay unfolded). ``fold_hint`` follows a heading with runs."""
+        blocks = []
         for seq in rendered.sequences:
-            counts = seq.counts()
-            cut = ", truncated at cutoff_len" if seq.truncated else ""
-            head = (
-                f"{seq.name}: {counts['tokens']} tokens, {counts['trained']} trained, "
-                f"{counts['masked']} masked, {counts['special']} special{cut}"
-            )
-            blocks.append(Content.styled(head, "bold $secondary"))
-            blocks.append(sequence_content(seq, show_ids, flagged.get(seq.name, set())))
-        self.query_one("#token-text", Static).update(Content("\n\n").join(blocks))
+            runs = rendered.runs(seq.name)
+            heading = sequence_heading(seq, runs, fold_hint)
+            blocks.append(TokenBlock(heading, seq, tuple(runs), frozenset(flagged.get(seq.name, set()))))
+        self.text.show_blocks(blocks, show_ids, keep_folds)
 
     def show_message(self, text: str) -> None:
-        self.query_one("#token-text", Static).update(Content(text))
+        self.text.show_message(text)

@@ -116,7 +116,10 @@ def test_configs_use_lf_keys_and_point_at_workspace_files(demo_workspace: Path) 
         config = yaml.safe_load(text)
         assert set(config) <= LF_KEYS, (name, set(config) - LF_KEYS)
         assert (demo_workspace / config["model_name_or_path"] / "config.json").is_file()
-        assert config.get("template", "qwen") in ("qwen", "qwen2_vl", "llava") and config.get("bf16", False) is False
+        assert (
+            config.get("template", "qwen") in ("qwen", "qwen2_vl", "qwen3_vl_nothink", "llava")
+            and config.get("bf16", False) is False
+        )
         if config.get("do_train"):
             assert config["output_dir"] == f"runs/{name}" and config["dataset_dir"] == "data"
             assert config["cutoff_len"] == 256 and config["report_to"] == "none" and config["logging_steps"] == 1

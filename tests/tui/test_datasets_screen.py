@@ -38,7 +38,9 @@ async def test_entries_show_format_kind_size_and_rows(make_app: Callable[..., Wo
         await settle(pilot)
         table = app.screen.query_one(DatasetList)
         rows = {key.value: [str(cell) for cell in table.get_row(key)] for key in table.rows}
-        assert list(rows) == ["demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity"]
+        registry = json.loads((app.workspace.root / "data" / "dataset_info.json").read_text())
+        assert list(rows) == list(registry)  # in registry order
+        assert list(rows)[:6] == ["demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity"]
         assert rows["demo_sft"][:3] == ["demo_sft", "alpaca", "sft"]
         assert rows["demo_sft"][3].endswith("kB")
         assert rows["demo_multiturn"][1:3] == ["sharegpt", "sft"]
@@ -273,7 +275,8 @@ async def test_opening_another_config_switches_dataset_dir(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.screen.query_one(DatasetList).row_count == 6
+        registry = json.loads((workspace / "data" / "dataset_info.json").read_text())
+        assert app.screen.query_one(DatasetList).row_count == len(registry)
         await pilot.press("3")
         await settle(pilot)
         app.screen.open_path(workspace / "configs" / "other.yaml")  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ def test_defaults_follow_xdg(tmp_path: Path) -> None:
     assert settings.themes_dir == tmp_path / "cfg" / "lmf-workbench" / "themes"
     assert settings.path == tmp_path / "cfg" / "lmf-workbench" / "tui.toml"
     assert settings.keys == {}
+    assert settings.images == "auto"
 
 
 def test_file_then_environment(tmp_path: Path) -> None:
@@ -64,6 +65,10 @@ def test_settings_file_can_be_named(tmp_path: Path) -> None:
         ('[keys]\n"datasets.stat" = "t"\n', r"keys: 'datasets.stat' is not a binding id; did you mean datasets.stats"),
         ('[keys]\n"app.quit" = ""\n', r"keys: app.quit: keys must be a non-empty text"),
         ("theme = \n", r"tui\.toml: "),
+        (
+            'images = "iterm"\n',
+            r"tui\.toml: images: expected one of auto, sixel, kitty, halfcell, unicode, not 'iterm'",
+        ),
     ],
 )
 def test_bad_file_names_file_and_key(tmp_path: Path, text: str, match: str) -> None:
@@ -132,3 +137,9 @@ def test_without_xdg_variables_the_platform_folders(tmp_path: Path, monkeypatch:
         assert config_home(env) == tmp_path / ".config" / "lmf-workbench"
         assert data_home({}) == tmp_path / ".local" / "share" / "lmf-workbench"
         assert load_settings({}).path == tmp_path / ".config" / "lmf-workbench" / "tui.toml"
+
+
+def test_the_image_renderer_is_chosen_in_the_file_or_the_environment(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'images = "halfcell"\n')
+    assert load_settings(env_for(tmp_path)).images == "halfcell"
+    assert load_settings(env_for(tmp_path, LMF_TUI_IMAGES="sixel")).images == "sixel"

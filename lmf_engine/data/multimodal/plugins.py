@@ -126,8 +126,8 @@ def _size_value(size: Any, key: str) -> Any:
 
 @dataclass(frozen=True)
 class QwenVLPlugin(MediaPlugin):
-    """Qwen2-VL (and Qwen2.5-VL): ``<|vision_start|>`` + one ``<|image_pad|>`` per merged patch + ``<|vision_end|>``;
-    the grid is the image processor's ``smart_resize`` of the regularized size."""
+    """Qwen2-VL, Qwen2.5-VL and Qwen3-VL: ``<|vision_start|>``, one ``<|image_pad|>`` per merged patch, then
+    ``<|vision_end|>``; the grid is the image processor's ``smart_resize`` of the regularized size."""
 
     kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
     qwen_sizes: ClassVar[bool] = True
@@ -187,6 +187,7 @@ def _processed_size(processor: MediaProcessor, first: Any) -> tuple[int, int]:
 
 PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "qwen2_vl": QwenVLPlugin,
+    "qwen3_vl": QwenVLPlugin,  # images as Qwen2-VL's (its own processor's patch size); videos differ
     "llava": LlavaPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""

@@ -35,7 +35,12 @@ def _parse_calls(json_text: str, content: str) -> list[FunctionCall]:
         raise RuntimeError(f"Invalid JSON format in function message: {[content]!s}.") from err
     if not isinstance(calls, list):
         calls = [calls]
-    return [FunctionCall(c["name"], json.dumps(c["arguments"], ensure_ascii=False)) for c in calls]
+    try:
+        return [FunctionCall(c["name"], json.dumps(c["arguments"], ensure_ascii=False)) for c in calls]
+    except (KeyError, TypeError):
+        raise RuntimeError(
+            f"Invalid JSON format in function message (each call needs a name and arguments): {[content]!s}."
+        ) from None
 
 
 def _between(words: tuple[str, str]) -> re.Pattern[str]:

@@ -20,7 +20,9 @@ def golden(name: str) -> dict[str, Any]:
 
 
 def test_every_case_has_a_golden() -> None:
-    assert {"qwen2_vl_sft", "qwen2_vl_sft_pixels", "qwen2_vl_dpo", "llava_sft", "llava_dpo"} <= set(CASES)
+    assert {"qwen2_vl_sft", "qwen2_vl_sft_pixels", "qwen2_vl_dpo", "qwen3_vl_sft", "llava_sft", "llava_dpo"} <= set(
+        CASES
+    )
 
 
 @pytest.mark.parametrize("name", CASES)
