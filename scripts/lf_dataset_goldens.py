@@ -125,15 +125,19 @@ def dropped_by_processor(row: dict[str, Any], stage: str) -> bool:
     return n_prompt % 2 != 1
 
 
-def normalize(row: dict[str, Any]) -> dict[str, Any]:
+def normalize(row: dict[str, Any], data_dir: str = "") -> dict[str, Any]:
     """The compared columns; None system/tools read as empty, as every template treats them; media paths when the
-    row has media."""
+    row has media, relative to ``data_dir`` (so that the golden holds wherever the shared data lies)."""
     return {
         "_prompt": [{"role": m["role"], "content": m["content"]} for m in row["_prompt"]],
         "_response": [{"role": m["role"], "content": m["content"]} for m in row["_response"]],
         "_system": row["_system"] or "",
         "_tools": row["_tools"] or "",
-        **{f"_{kind}": row[f"_{kind}"] for kind in MEDIA if row.get(f"_{kind}")},
+        **{
+            f"_{kind}": [os.path.relpath(p, data_dir) for p in row[f"_{kind}"]]
+            for kind in MEDIA
+            if row.get(f"_{kind}")
+        },
     }
 
 
@@ -181,7 +185,7 @@ def dataset_goldens(lf: Any, info: dict[str, Any], data_dir: str, cache_dir: str
         model_args, data_args, training_args = make_args({}, data_dir, cache_dir)
         (attr,) = lf.parser.get_dataset_list([name], data_dir)
         dataset = lf.loader._load_single_dataset(attr, model_args, data_args, training_args)
-        rows = [normalize(r) for r in dataset]
+        rows = [normalize(r, data_dir) for r in dataset]
         dropped = [i for i, r in enumerate(rows) if dropped_by_processor(r, stage)]
         kept = [r for i, r in enumerate(rows) if i not in set(dropped)]
         order_free = os.path.isdir(os.path.join(data_dir, entry["file_name"]))  # a folder lists in any order

@@ -8,6 +8,7 @@ the same train and validation rows in the same order.
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,18 @@ SYNTHETIC = FIXTURES / "synthetic"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/lmf-data is not present")
 
 
-def lf_rows(dataset: Any) -> list[dict[str, Any]]:
-    """LLaMA-Factory's aligned rows, media columns only where a row has media (as the goldens keep them)."""
+def lf_rows(dataset: Any, data_dir: Path | None = None) -> list[dict[str, Any]]:
+    """LLaMA-Factory's aligned rows, media columns only where a row has media (as the goldens keep them), their paths
+    relative to ``data_dir``."""
     rows = [to_lf_row(Example.from_row(row)) for row in dataset]
-    return [{key: value for key, value in row.items() if value is not None or key[1:] not in MEDIA} for row in rows]
+    out = []
+    for row in rows:
+        kept = {key: value for key, value in row.items() if value is not None or key[1:] not in MEDIA}
+        for kind in MEDIA:
+            if kept.get(f"_{kind}") and data_dir is not None:
+                kept[f"_{kind}"] = [os.path.relpath(path, data_dir) for path in kept[f"_{kind}"]]
+        out.append(kept)
+    return out
 
 
 def digest(rows: list[dict[str, Any]]) -> str:
@@ -37,7 +46,7 @@ def digest(rows: list[dict[str, Any]]) -> str:
 def check_dataset(make_config: Any, data_dir: Path, name: str, golden: dict[str, Any]) -> None:
     stage = golden["stage"]
     loaded = load_data(make_config(data_dir, dataset=name, stage=stage), on_bad_row="skip")
-    rows = lf_rows(loaded.train)
+    rows = lf_rows(loaded.train, data_dir)
     assert loaded.bad_rows.count == len(golden["dropped"])
     assert sorted(r.row - 1 for r in loaded.bad_rows.first) == golden["dropped"][:5]
     assert len(rows) == golden["rows"] - len(golden["dropped"])

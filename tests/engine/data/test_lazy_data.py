@@ -21,6 +21,7 @@ from lmf_engine.data.lazy import lazy_blocker, prepare_training_data
 from lmf_engine.data.lazy_rows import Dropped
 from lmf_engine.data.pipeline import cache_root, prepare_data
 from lmf_engine.data.row_index import JsonFileRows
+from lmf_engine.data.shards import ShardStore
 from lmf_engine.model.tokenizer import load_tokenizer
 
 LMF_DATA_ENTRIES = {
@@ -189,6 +190,13 @@ def test_a_killed_background_encoder_leaves_finished_shards_for_the_next_one(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lazy_module, "SHARD_ROWS", 8)
+    write = ShardStore.write
+
+    def slow_write(self: ShardStore, *args: Any) -> None:  # so that the kill lands before the last shard
+        write(self, *args)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(ShardStore, "write", slow_write)  # the forked encoder inherits it
     config = load_config("configs/sft_lora.yaml", ["overwrite_cache=false"])
     prepared = lazy_data(config)
     store = prepared.train.store
@@ -198,6 +206,7 @@ def test_a_killed_background_encoder_leaves_finished_shards_for_the_next_one(
     encoder.process.join()
     done = {shard: (store.folder / f"{shard:05d}.arrow").stat().st_mtime_ns for shard in store.done_shards()}
     assert 3 <= len(done) < store.count
+    monkeypatch.setattr(ShardStore, "write", write)
     second = lazy_data(config)
     finisher = second.lazy.start_background()
     wait_for(lambda: finisher.finished)
