@@ -47,6 +47,8 @@ CASES: dict[str, dict[str, Any]] = {
                      "dataset": "demo_mllm,demo_sft", "image_max_pixels": 262144},
     "llava_sft": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "sft",
                   "dataset": "demo_mllm"},
+    "llava_next_sft": {"model_name_or_path": "models/tiny-llava-next", "template": "llava_next", "stage": "sft",
+                       "dataset": "demo_mllm", "image_max_pixels": 20000},
     "llava_dpo": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "dpo",
                   "dataset": "demo_mllm_dpo"},
 }  # fmt: skip

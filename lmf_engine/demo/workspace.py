@@ -10,6 +10,7 @@ run from the workspace root works as well as the workbench does. Layout (see DES
     models/tiny-qwen2-vl/     ... with a 1-layer vision tower and its image processor (Qwen2-VL)
     models/tiny-qwen3-vl/     ... the same as a Qwen3-VL (patch 16, DeepStack)
     models/tiny-llava/        ... a LLaVA-1.5 with a 2-layer CLIP vision tower
+    models/tiny-llava-next/   ... the same as a LLaVA-NeXT (images tiled on a small grid)
     data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
                               demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/)
     configs/*.yaml            one example per stage, plus merge and chat

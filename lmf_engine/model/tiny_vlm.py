@@ -8,7 +8,8 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
 
 - ``qwen2_vl``: Qwen2-VL (patch 14, merge 2, temporal patch 2; ``<|vision_start|><|image_pad|>...<|vision_end|>``);
 - ``qwen3_vl``: Qwen3-VL (patch 16, merge 2, DeepStack features from the one vision layer; same tokens);
-- ``llava``: LLaVA-1.5 (a CLIP vision tower, 56-pixel crops of 14-pixel patches, so 16 ``<image>`` tokens).
+- ``llava``: LLaVA-1.5 (a CLIP vision tower, 56-pixel crops of 14-pixel patches, so 16 ``<image>`` tokens);
+- ``llava_next``: LLaVA-NeXT (the same tower; images tiled on a 56/112-pixel grid, so their token count varies).
 """
 
 import json
@@ -17,9 +18,11 @@ from typing import Any, Literal
 
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
-VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava"]
+VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next"]
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
+LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
+"""The tiny LLaVA-NeXT's ``image_grid_pinpoints``: an image becomes a base crop plus 2 or 4 tiles."""
 TINY_IMAGE_PIXELS = (56 * 56, 28 * 28 * 64)
 """Qwen2-VL's min and max pixels here (the processor's ``size``), small so that images give few tokens."""
 
@@ -30,9 +33,9 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _qwen2_vl(Path(out_dir), vocab_size, seed)
     if arch == "qwen3_vl":
         return _qwen3_vl(Path(out_dir), vocab_size, seed)
-    if arch == "llava":
-        return _llava(Path(out_dir), vocab_size, seed)
-    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl', 'qwen3_vl' or 'llava'")
+    if arch in ("llava", "llava_next"):
+        return _llava(Path(out_dir), vocab_size, seed, next_=arch == "llava_next")
+    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl', 'qwen3_vl', 'llava' or 'llava_next'")
 
 
 def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
@@ -104,33 +107,45 @@ def _qwen3_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
     return out_dir
 
 
-def _llava(out_dir: Path, vocab_size: int, seed: int) -> Path:
+def _llava(out_dir: Path, vocab_size: int, seed: int, next_: bool = False) -> Path:
     import torch
-    from transformers import CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration
+    from transformers import (
+        CLIPVisionConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaNextConfig,
+        LlavaNextForConditionalGeneration,
+    )
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
 
     tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=LLAVA_TOKENS, chat_template=None)
     text = text_shape(tokenizer, vocab_size, tie_word_embeddings=False)
     vision = CLIPVisionConfig(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=56, patch_size=14
     )
-    config = LlavaConfig(
-        vision_config=vision,
-        text_config={"model_type": "qwen2", **text},
-        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-        vision_feature_select_strategy="default",
-        vision_feature_layer=-2,
-        projector_hidden_act="gelu",
-        tie_word_embeddings=False,
-    )
+    common = {
+        "vision_config": vision,
+        "text_config": {"model_type": "qwen2", **text},
+        "image_token_id": tokenizer.convert_tokens_to_ids("<image>"),
+        "vision_feature_select_strategy": "default",
+        "vision_feature_layer": -2,
+        "projector_hidden_act": "gelu",
+        "tie_word_embeddings": False,
+    }
+    size = {"size": {"shortest_edge": 56}, "crop_size": {"height": 56, "width": 56}}
     torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config)
+    if next_:
+        model: Any = LlavaNextForConditionalGeneration(LlavaNextConfig(image_grid_pinpoints=LLAVA_NEXT_GRID, **common))
+        image_processor: Any = LlavaNextImageProcessorPil(image_grid_pinpoints=LLAVA_NEXT_GRID, **size)
+    else:
+        model = LlavaForConditionalGeneration(LlavaConfig(**common))
+        image_processor = CLIPImageProcessorPil(**size)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_tiny(model, tokenizer, out_dir)
-    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56})
     settings = {
-        "processor_class": "LlavaProcessor", "patch_size": 14, "vision_feature_select_strategy": "default",
-        "num_additional_image_tokens": 1, "image_token": "<image>",
+        "processor_class": "LlavaNextProcessor" if next_ else "LlavaProcessor", "patch_size": 14,
+        "vision_feature_select_strategy": "default", "num_additional_image_tokens": 1, "image_token": "<image>",
     }  # fmt: skip
     _save_processor(out_dir, image_processor, settings)
     return out_dir

@@ -54,6 +54,8 @@ class MediaCollation:
         rows = [{key: value for key, value in feature.items() if key not in MEDIA_COLUMNS} for feature in features]
         images = [image for feature in features for image in (feature.get("images") or [])]
         plugin = self.encoder.plugin
+        for feature in features:
+            self._check_whole(feature)
         if not images and plugin is not None and plugin.tokens.image is not None and "images" in plugin.kinds:
             from PIL import Image
 
@@ -73,6 +75,21 @@ class MediaCollation:
             rows[0] = first
             images = [blank]
         return rows, images
+
+    def _check_whole(self, feature: dict[str, Any]) -> None:
+        """A row whose image tokens ``cutoff_len`` cut would fail in the model with a mismatch of image features
+        and tokens; say what to change instead."""
+        plugin, images = self.encoder.plugin, feature.get("images")
+        if plugin is None or not images or plugin.tokens.image is None:
+            return
+        token_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
+        expected = sum(plugin.seqlens("images", images, self.encoder.processor))
+        found = sum(1 for token in feature["input_ids"] if token == token_id)
+        if found < expected:
+            raise ValueError(
+                f"a training row keeps {found} of its {expected} image tokens ({len(images)} image(s), the first "
+                f"{images[0]}): cutoff_len cut into its images; raise cutoff_len or lower image_max_pixels"
+            )
 
     def inputs(self, images: list[Any], batch: dict[str, Any]) -> dict[str, Any]:
         """``pixel_values`` and the other image inputs of the padded ``batch``, and Qwen-VL's ``position_ids``."""

@@ -172,6 +172,32 @@ class LlavaPlugin(MediaPlugin):
         return [count] * len(paths)
 
 
+@dataclass(frozen=True)
+class LlavaNextPlugin(MediaPlugin):
+    """LLaVA-NeXT: an image's ``<image>`` count depends on its size, the tiles of ``image_grid_pinpoints`` that best
+    fit it, less their padding, plus one newline token per row (transformers' own count, as LLaMA-Factory uses it)."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        from transformers import LlavaNextProcessor
+
+        counter = LlavaNextProcessor.__new__(LlavaNextProcessor)  # its counting methods read only these attributes
+        counter.image_processor = processor.image_processor
+        counter.patch_size = processor.setting("patch_size")
+        counter.num_additional_image_tokens = processor.setting("num_additional_image_tokens", 0)
+        height, width = _processed_size(processor, paths[0])
+        options = processor.options
+        counts = []
+        for path in paths:
+            orig_width, orig_height = regularized_size(
+                header_size(path), options.image_max_pixels, options.image_min_pixels
+            )
+            count = counter._get_number_of_features(orig_height, orig_width, height, width)
+            counts.append(count - 1 if processor.setting("vision_feature_select_strategy") == "default" else count)
+        return counts
+
+
 def _processed_size(processor: MediaProcessor, first: Any) -> tuple[int, int]:
     """(height, width) of the pixel values the image processor makes of the row's first image (LLaMA-Factory
     uses that one for every image of the row): the crop size when the processor crops to a fixed size."""
@@ -189,6 +215,7 @@ PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "qwen2_vl": QwenVLPlugin,
     "qwen3_vl": QwenVLPlugin,  # images as Qwen2-VL's (its own processor's patch size); videos differ
     "llava": LlavaPlugin,
+    "llava_next": LlavaNextPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

@@ -91,3 +91,27 @@ def test_export_merges_and_carries_the_processor(workspace: Path, monkeypatch: p
         assert load_media_processor(str(export_dir)).image_processor is not None
         if template == "llava":  # LLaVA's processor class needs no torchvision: AutoProcessor loads it whole
             assert type(AutoProcessor.from_pretrained(export_dir)).__name__ == "LlavaProcessor"
+
+
+def test_a_row_whose_image_tokens_were_cut_is_named_before_the_model_fails(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lmf_engine.config import load_config
+    from lmf_engine.data.pipeline import media_encoder, template_for
+    from lmf_engine.model.tokenizer import load_tokenizer
+    from lmf_engine.train.media_batch import MediaCollation
+
+    monkeypatch.chdir(workspace)
+    config = load_config(values={"model_name_or_path": "models/tiny-llava-next", "template": "llava_next"})
+    tokenizer = load_tokenizer(config)
+    collation = MediaCollation(media_encoder(config, template_for(config, tokenizer)), tokenizer)
+    image = "data/demo_images/blue_square.png"
+    image_id = tokenizer.convert_tokens_to_ids("<image>")
+    whole = {"input_ids": [1] + [image_id] * 70, "attention_mask": [1] * 71, "labels": [-100] * 71, "images": [image]}
+    rows, images = collation.split([whole])
+    assert images == [image] and "images" not in rows[0]
+    cut = {**whole, "input_ids": whole["input_ids"][:60]}
+    with pytest.raises(
+        ValueError, match=r"keeps 59 of its 70 image tokens .*raise cutoff_len or lower image_max_pixels"
+    ):
+        collation.split([cut])
