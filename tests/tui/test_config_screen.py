@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.widgets import Collapsible, Input, OptionList, Select, TabbedContent
-from tui_support import SIZE, settle
+from tui_support import SIZE, settle, wait_until
 
 from lmf_tui.app import WorkbenchApp
 from lmf_tui.screens.ask import AskScreen
@@ -105,8 +105,7 @@ async def test_help_beside_the_focused_field(make_app: Callable[..., WorkbenchAp
         assert "lora_rank" in help_text and "LoRA rank." in help_text
         assert "type int" in help_text and "default 8" in help_text and "range >= 1" in help_text
         row(screen, "finetuning_type").query_one(Select).focus()
-        await pilot.pause()
-        assert "one of lora, oft, freeze, full" in text_of(screen, "#help")
+        await wait_until(pilot, lambda: "one of lora, oft, freeze, full" in text_of(screen, "#help"))
 
 
 async def test_live_validation_preview_and_diff(make_app: Callable[..., WorkbenchApp]) -> None:
