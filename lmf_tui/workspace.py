@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmf_engine.config import Config, load_config
+from lmf_engine.config import Config, ConfigError, load_config
 from lmf_engine.runs.launcher import RUNS_FOLDER
 
 DATASET_INFO = "dataset_info.json"
@@ -107,6 +107,15 @@ class Workspace:
         if config is not None and config.data.media_dir:
             return self.resolve(config.data.media_dir)
         return self.dataset_dir(config)
+
+    def config_or_none(self, path: Path | None) -> Config | None:
+        """The config at ``path`` as :meth:`load_config` loads it, or None when none is open or it does not load."""
+        if path is None:
+            return None
+        try:
+            return self.load_config(path)
+        except (ConfigError, OSError):
+            return None
 
     def load_config(self, path: Path, values: dict[str, object] | None = None) -> Config:
         """Load a config (``values`` override the file) with relative model and data paths resolved against the root.

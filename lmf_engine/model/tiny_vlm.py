@@ -39,55 +39,53 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
 
 
 def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
-    import torch
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_VL_TOKENS, chat_template=None)
-    ids = dict(zip(QWEN2_VL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN2_VL_TOKENS)), strict=True))
-    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=True)
-    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]}
-    vision = {
-        "depth": 1, "embed_dim": 32, "hidden_size": text["hidden_size"], "num_heads": 2, "mlp_ratio": 2,
-        "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
-    }  # fmt: skip
-    config = Qwen2VLConfig(
-        text_config=text,
-        vision_config=vision,
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(seed)
-    model = Qwen2VLForConditionalGeneration(config)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_tiny(model, tokenizer, out_dir)
-    min_pixels, max_pixels = TINY_IMAGE_PIXELS
-    image_processor = Qwen2VLImageProcessorPil(size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
-    _save_processor(out_dir, image_processor, {"processor_class": "Qwen2VLProcessor"})
-    return out_dir
+    rope = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]}
+    vision = {"depth": 1, "embed_dim": 32, "num_heads": 2, "mlp_ratio": 2, "patch_size": 14}
+    return _qwen_vl(
+        out_dir, vocab_size, seed, Qwen2VLConfig, Qwen2VLForConditionalGeneration, {"rope_parameters": rope},
+        {**vision, "hidden_size": None}, {}, "Qwen2VLProcessor",
+    )  # fmt: skip
 
 
 def _qwen3_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
-    import torch
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    rope = {"rope_type": "default", "rope_theta": 5000000.0, "mrope_section": [2, 3, 3], "mrope_interleaved": True}
+    vision = {
+        "depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": None,
+        "patch_size": 16, "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
+    }  # fmt: skip
+    pixels = {"patch_size": 16, "merge_size": 2, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    return _qwen_vl(
+        out_dir, vocab_size, seed, Qwen3VLConfig, Qwen3VLForConditionalGeneration,
+        {"head_dim": 16, "rope_parameters": rope}, vision, pixels, "Qwen3VLProcessor",
+    )  # fmt: skip
+
+
+def _qwen_vl(
+    out_dir: Path,
+    vocab_size: int,
+    seed: int,
+    config_class: Any,
+    model_class: Any,
+    text_extra: dict[str, Any],
+    vision: dict[str, Any],
+    pixels: dict[str, Any],
+    processor_class: str,
+) -> Path:
+    """A tiny Qwen-VL of ``model_class``: the vision tower's ``None`` values become the text hidden size."""
+    import torch
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_VL_TOKENS, chat_template=None)
     ids = dict(zip(QWEN2_VL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN2_VL_TOKENS)), strict=True))
-    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=True)
-    text.update(head_dim=16, rope_parameters={"rope_type": "default", "rope_theta": 5000000.0,
-                                              "mrope_section": [2, 3, 3], "mrope_interleaved": True})  # fmt: skip
-    vision = {
-        "depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": text["hidden_size"],
-        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2, "num_position_embeddings": 64,
-        "deepstack_visual_indexes": [0],
-    }  # fmt: skip
-    config = Qwen3VLConfig(
+    text = {**text_shape(tokenizer, vocab_size, tie_word_embeddings=True), **text_extra}
+    vision = {key: text["hidden_size"] if value is None else value for key, value in vision.items()}
+    config = config_class(
         text_config=text,
-        vision_config=vision,
+        vision_config={**vision, "spatial_merge_size": 2, "temporal_patch_size": 2},
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
@@ -95,15 +93,14 @@ def _qwen3_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
         tie_word_embeddings=True,
     )
     torch.manual_seed(seed)
-    model = Qwen3VLForConditionalGeneration(config)
+    model = model_class(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_tiny(model, tokenizer, out_dir)
     min_pixels, max_pixels = TINY_IMAGE_PIXELS
     image_processor = Qwen2VLImageProcessorPil(
-        size={"shortest_edge": min_pixels, "longest_edge": max_pixels}, patch_size=16, merge_size=2,
-        image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
-    )  # fmt: skip
-    _save_processor(out_dir, image_processor, {"processor_class": "Qwen3VLProcessor"})
+        size={"shortest_edge": min_pixels, "longest_edge": max_pixels}, **pixels
+    )
+    _save_processor(out_dir, image_processor, {"processor_class": processor_class})
     return out_dir
 
 

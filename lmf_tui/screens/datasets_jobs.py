@@ -12,7 +12,6 @@ from textual import work
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from lmf_engine.config import Config, ConfigError
 from lmf_engine.data.cut_text import cut_value
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.media_info import MediaInfoError, read_media, row_media
@@ -90,7 +89,7 @@ class DatasetJobs(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="entries", description="Reading datasets")
     def load_entries(self) -> None:
-        config = self._config()
+        config = self.workbench.workspace.config_or_none(self.workbench.config_path)
         workspace = self.workbench.workspace
         dataset_dir = workspace.dataset_dir(config)
         try:
@@ -193,12 +192,3 @@ class DatasetJobs(WorkbenchScreen):
     @property
     def page_size(self) -> int:
         return self.workbench.settings.page_size
-
-    def _config(self) -> Config | None:
-        path = self.workbench.config_path
-        if path is None:
-            return None
-        try:
-            return self.workbench.workspace.load_config(path)
-        except (ConfigError, OSError):
-            return None

@@ -13,7 +13,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
-from lmf_engine.config import Config, ConfigError
 from lmf_engine.data.errors import DataError
 from lmf_engine.data.inspect import STAGES, RenderedSample
 from lmf_engine.data.media_paths import MEDIA_KINDS, SINGULAR
@@ -139,7 +138,7 @@ class TemplateScreen(WorkbenchScreen):
         """The local datasets of the config's dataset_dir, the config's own dataset selected (else the first);
         typed messages when there are none."""
         self.seen_config = self.workbench.config_path
-        config = self._config()
+        config = self.workbench.workspace.config_or_none(self.workbench.config_path)
         dataset_dir = self.workbench.workspace.dataset_dir(config)
         options: list[tuple[str, str]] = []
         try:
@@ -163,16 +162,6 @@ class TemplateScreen(WorkbenchScreen):
         else:
             self.add_class("-typed")
         self.schedule_render()
-
-    def _config(self) -> Config | None:
-        """The open config, or None (none open, or it does not load)."""
-        path = self.workbench.config_path
-        if path is None:
-            return None
-        try:
-            return self.workbench.workspace.load_config(path)
-        except (ConfigError, OSError):
-            return None
 
     # --- rendering -----------------------------------------------------------------------------------------
 
