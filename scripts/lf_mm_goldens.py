@@ -51,7 +51,21 @@ CASES: dict[str, dict[str, Any]] = {
                        "dataset": "demo_mllm", "image_max_pixels": 20000},
     "llava_dpo": {"model_name_or_path": "models/tiny-llava", "template": "llava", "stage": "dpo",
                   "dataset": "demo_mllm_dpo"},
+    "gemma3_sft": {"model_name_or_path": "models/tiny-gemma3", "template": "gemma3", "stage": "sft",
+                   "dataset": "demo_mllm"},
+    "gemma3_kto": {"model_name_or_path": "models/tiny-gemma3", "template": "gemma3", "stage": "kto",
+                   "dataset": "demo_mllm_kto"},
+    "paligemma_sft": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "sft",
+                      "dataset": "demo_mllm", "cutoff_len": 40},
+    "paligemma_dpo": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "dpo",
+                      "dataset": "demo_mllm_dpo"},
+    "paligemma_kto": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "kto",
+                      "dataset": "demo_mllm_kto"},
+    "paligemma_mask_history": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma",
+                               "stage": "sft", "dataset": "demo_mllm", "mask_history": True},
 }  # fmt: skip
+# No case with image_do_pan_and_scan: LLaMA-Factory 0.9.5 fails on it with transformers 5 (it indexes the image
+# processor's num_crops, one number per image now, as a nested list: "invalid index of a 0-dim tensor").
 PACKAGES = ("llamafactory", "torch", "torchvision", "transformers", "datasets", "pillow")
 
 

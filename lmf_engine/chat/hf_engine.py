@@ -125,13 +125,25 @@ class HuggingfaceEngine(ChatEngine):
         if request.images:
             self._add_images(request)
         request.prompt_ids = self.prompts.ids(request)
-        if request.images and "mm_token_type_ids" in inspect.signature(self.model.forward).parameters:
+        if request.images:
             import torch
 
-            from lmf_engine.model.composite import media_token_types
+            from lmf_engine.data.multimodal import Media
 
+            assert self.media is not None and self.media.plugin is not None
+            plugin, processor = self.media.plugin, self.media.processor
+            prefix = plugin.prefix(Media(images=request.images), processor)
+            if prefix:
+                request.prompt_ids = self.tokenizer.convert_tokens_to_ids(prefix) + request.prompt_ids
+            image_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
+            types = plugin.token_types(request.prompt_ids, len(request.images), image_id, processor)
+            if types is not None:
+                request.model_inputs["token_type_ids"] = torch.tensor([types])
             ids = torch.tensor([request.prompt_ids])
-            request.model_inputs["mm_token_type_ids"] = media_token_types(ids, self.model.config)
+            if "mm_token_type_ids" in inspect.signature(self.model.forward).parameters:
+                from lmf_engine.model.composite import media_token_types
+
+                request.model_inputs["mm_token_type_ids"] = media_token_types(ids, self.model.config)
         return request
 
     def _add_images(self, request: Request) -> None:

@@ -196,7 +196,7 @@ def _openai_turns(messages: list[Any], spec: DatasetSpec) -> list[Message]:
         if tool_responses:
             aligned.append(Message("observation", TOOL_RESPONSE_SEPARATOR.join(tool_responses)))
             tool_responses = []
-        if role not in mapping:
+        if not isinstance(role, str) or role not in mapping:
             raise RowError(f"turn {i} has unknown role {role!r:.80}; known roles: {', '.join(map(repr, mapping))}")
         aligned.append(Message(mapping[role], _text(content, f"turn {i}")))  # type: ignore[arg-type]
     for i, message in enumerate(aligned):

@@ -11,6 +11,8 @@ run from the workspace root works as well as the workbench does. Layout (see DES
     models/tiny-qwen3-vl/     ... the same as a Qwen3-VL (patch 16, DeepStack)
     models/tiny-llava/        ... a LLaVA-1.5 with a 2-layer CLIP vision tower
     models/tiny-llava-next/   ... the same as a LLaVA-NeXT (images tiled on a small grid)
+    models/tiny-gemma3/       ... a Gemma 3 with a 1-layer SigLIP tower (4 tokens an image)
+    models/tiny-paligemma/    ... a PaliGemma with the same tower (16 image tokens before the text)
     data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
                               demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/)
     configs/*.yaml            one example per stage, plus merge and chat

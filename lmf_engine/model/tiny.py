@@ -107,12 +107,14 @@ def train_tiny_tokenizer(
     corpus: Iterable[str] | None = None,
     media_tokens: Sequence[str] = (),
     chat_template: str | None = CHAT_TEMPLATE,
+    named_tokens: dict[str, str] | None = None,
 ) -> "PreTrainedTokenizerFast":
     """A byte-level BPE tokenizer laid out like Qwen2's, trained on ``corpus`` (default :data:`BUILTIN_CORPUS`).
 
     ``vocab_size`` counts every token, special and added ones included; ``media_tokens`` are extra special tokens
     (a vision model's ``<|image_pad|>``, ``<image>`` ...) that follow :data:`SPECIAL_TOKENS`; ``chat_template`` is
-    the tokenizer's jinja template (None: none, so a run's template writes its own). Seeded by its inputs.
+    the tokenizer's jinja template (None: none, so a run's template writes its own); ``named_tokens`` name some of
+    them as the model's processor reads them (Gemma 3's ``boi_token`` ...). Seeded by its inputs.
     """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -150,6 +152,7 @@ def train_tiny_tokenizer(
         padding_side="right",
         clean_up_tokenization_spaces=False,
         chat_template=chat_template,
+        **(named_tokens or {}),
     )
 
 

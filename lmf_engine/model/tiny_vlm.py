@@ -9,7 +9,10 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
 - ``qwen2_vl``: Qwen2-VL (patch 14, merge 2, temporal patch 2; ``<|vision_start|><|image_pad|>...<|vision_end|>``);
 - ``qwen3_vl``: Qwen3-VL (patch 16, merge 2, DeepStack features from the one vision layer; same tokens);
 - ``llava``: LLaVA-1.5 (a CLIP vision tower, 56-pixel crops of 14-pixel patches, so 16 ``<image>`` tokens);
-- ``llava_next``: LLaVA-NeXT (the same tower; images tiled on a 56/112-pixel grid, so their token count varies).
+- ``llava_next``: LLaVA-NeXT (the same tower; images tiled on a 56/112-pixel grid, so their token count varies);
+- ``gemma3``: Gemma 3 (a SigLIP tower on 64-pixel images of 16-pixel patches, pooled to 4 ``<image_soft_token>``
+  between ``<start_of_image>`` and ``<end_of_image>``; Gemma's turn tokens are special tokens of its tokenizer);
+- ``paligemma``: PaliGemma (the same tower unpooled: 16 ``<image>`` tokens an image, put before the text).
 """
 
 import json
@@ -18,9 +21,15 @@ from typing import Any, Literal
 
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
-VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next"]
+VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma"]
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
+GEMMA3_NAMED_TOKENS = {
+    "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>"
+}  # fmt: skip
+GEMMA_TURN_TOKENS = ("<start_of_turn>", "<end_of_turn>")
+PALIGEMMA_IMAGE_TOKENS = 16
+"""The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
 """The tiny LLaVA-NeXT's ``image_grid_pinpoints``: an image becomes a base crop plus 2 or 4 tiles."""
 TINY_IMAGE_PIXELS = (56 * 56, 28 * 28 * 64)
@@ -35,7 +44,11 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _qwen3_vl(Path(out_dir), vocab_size, seed)
     if arch in ("llava", "llava_next"):
         return _llava(Path(out_dir), vocab_size, seed, next_=arch == "llava_next")
-    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl', 'qwen3_vl', 'llava' or 'llava_next'")
+    if arch == "gemma3":
+        return _gemma3(Path(out_dir), vocab_size, seed)
+    if arch == "paligemma":
+        return _paligemma(Path(out_dir), vocab_size, seed)
+    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl', 'qwen3_vl', 'llava', 'llava_next', 'gemma3' or 'paligemma'")
 
 
 def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
@@ -145,6 +158,69 @@ def _llava(out_dir: Path, vocab_size: int, seed: int, next_: bool = False) -> Pa
         "vision_feature_select_strategy": "default", "num_additional_image_tokens": 1, "image_token": "<image>",
     }  # fmt: skip
     _save_processor(out_dir, image_processor, settings)
+    return out_dir
+
+
+def _siglip() -> Any:
+    """The tiny SigLIP tower of Gemma 3 and PaliGemma: 64-pixel images of 16-pixel patches."""
+    from transformers import SiglipVisionConfig
+
+    return SiglipVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16
+    )
+
+
+def _gemma3(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+    from transformers.models.gemma3.image_processing_pil_gemma3 import Gemma3ImageProcessorPil
+
+    media = (*GEMMA3_NAMED_TOKENS.values(), *GEMMA_TURN_TOKENS)
+    tokenizer = train_tiny_tokenizer(
+        vocab_size, media_tokens=media, chat_template=None, named_tokens=GEMMA3_NAMED_TOKENS
+    )
+    boi, eoi, image = tokenizer.convert_tokens_to_ids(list(GEMMA3_NAMED_TOKENS.values()))
+    text = {
+        **text_shape(tokenizer, vocab_size, tie_word_embeddings=True),
+        "head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": 64,
+    }  # fmt: skip
+    config = Gemma3Config(
+        text_config=text, vision_config=_siglip(), mm_tokens_per_image=4,
+        boi_token_index=boi, eoi_token_index=eoi, image_token_index=image, tie_word_embeddings=True,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = Gemma3ForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    image_processor = Gemma3ImageProcessorPil(
+        size={"height": 64, "width": 64}, image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5]
+    )
+    _save_processor(out_dir, image_processor, {"processor_class": "Gemma3Processor", "image_seq_length": 4})
+    return out_dir
+
+
+def _paligemma(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import PaliGemmaConfig, PaliGemmaForConditionalGeneration
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(
+        vocab_size, media_tokens=LLAVA_TOKENS, chat_template=None, named_tokens={"image_token": "<image>"}
+    )
+    text = {"model_type": "gemma", **text_shape(tokenizer, vocab_size, tie_word_embeddings=True), "head_dim": 16}
+    config = PaliGemmaConfig(
+        text_config=text, vision_config=_siglip(), image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        projection_dim=text["hidden_size"], hidden_size=text["hidden_size"], vocab_size=text["vocab_size"],
+        tie_word_embeddings=True,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = PaliGemmaForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    image_processor = SiglipImageProcessorPil(
+        size={"height": 64, "width": 64}, image_seq_length=PALIGEMMA_IMAGE_TOKENS
+    )
+    _save_processor(out_dir, image_processor, {"processor_class": "PaliGemmaProcessor"})
     return out_dir
 
 

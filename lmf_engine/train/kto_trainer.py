@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
+from .media_batch import SEQUENCE_MEDIA_INPUTS
 from .pref_math import batch_logps
 from .preference import PreferenceTrainerMixin, prepare_ref_model
 from .trainer import WorkbenchTrainerMixin
@@ -59,8 +60,9 @@ class KTOTrainer(PreferenceTrainerMixin, WorkbenchTrainerMixin, Trainer):
         for key in MEDIA_INPUTS:  # a multimodal row's images go with both of its sequences
             if key in batch:
                 inputs[key] = batch[key].detach().clone()
-        if f"{prefix}position_ids" in batch:
-            inputs["position_ids"] = batch[f"{prefix}position_ids"].detach().clone()
+        for key in SEQUENCE_MEDIA_INPUTS:
+            if f"{prefix}{key}" in batch:
+                inputs[key] = batch[f"{prefix}{key}"].detach().clone()
         logits = model(**inputs, return_dict=True, use_cache=False).logits.to(torch.float32)
         logps, lengths = batch_logps(logits, batch[f"{prefix}labels"])
         return logits, logps, logps / lengths

@@ -17,10 +17,14 @@ from lmf_engine.data.processors import IGNORE_INDEX
 from lmf_engine.model.composite import media_token_types
 
 MEDIA_COLUMNS = ("images", "videos", "audios")
+SEQUENCE_MEDIA_INPUTS = ("position_ids", "token_type_ids")
+"""Media inputs of each sequence (Qwen-VL's positions, Gemma 3's token types): a KTO batch's KL sequences have
+their own, with a ``kl_`` prefix."""
 
 
 def _unwrap(model: Any) -> Any:
-    """The transformers model under a peft wrapper."""
+    """The transformers model under a value head (reward models) and a peft wrapper."""
+    model = getattr(model, "pretrained_model", model)
     base = getattr(model, "base_model", None)
     return getattr(base, "model", model) if base is not None and base is not model else model
 
@@ -49,21 +53,24 @@ class MediaCollation:
         self._rope_index = rope_index_function(self.model)
 
     def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
-        """The rows without their media columns (the first with a blank image's tokens when no row has an image),
-        and the batch's images in row order."""
+        """The rows without their media columns (the first with a blank image's tokens when no row has an image;
+        each with ``token_type_ids`` where the model takes them), and the batch's images in row order."""
         rows = [{key: value for key, value in feature.items() if key not in MEDIA_COLUMNS} for feature in features]
         images = [image for feature in features for image in (feature.get("images") or [])]
-        plugin = self.encoder.plugin
+        counts = [len(feature.get("images") or []) for feature in features]
+        plugin, processor = self.encoder.plugin, self.encoder.processor
         for feature in features:
             self._check_whole(feature)
         if not images and plugin is not None and plugin.tokens.image is not None and "images" in plugin.kinds:
             from PIL import Image
 
             blank = Image.new("RGB", (64, 64), (255, 255, 255))
-            text = plugin.expand(
-                [Message("user", PLACEHOLDERS["images"])], Media(images=[blank]), self.encoder.processor
-            )
-            ids = self.tokenizer.encode(text[0].content, add_special_tokens=False)
+            text = plugin.expand([Message("user", PLACEHOLDERS["images"])], Media(images=[blank]), processor)
+            prefix = plugin.prefix(Media(images=[blank]), processor)
+            ids = [
+                *(self.tokenizer.convert_tokens_to_ids(prefix) if prefix else []),
+                *self.tokenizer.encode(text[0].content, add_special_tokens=False),
+            ]
             first = dict(rows[0])
             right = self.tokenizer.padding_side == "right"
             for key, value in (
@@ -73,7 +80,13 @@ class MediaCollation:
             ):
                 first[key] = list(first[key]) + value if right else value + list(first[key])
             rows[0] = first
-            images = [blank]
+            images, counts[0] = [blank], 1
+        if plugin is not None and plugin.tokens.image is not None:
+            image_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
+            for row, count in zip(rows, counts, strict=True):
+                types = plugin.token_types(row["input_ids"], count, image_id, processor)
+                if types is not None:
+                    row["token_type_ids"] = types
         return rows, images
 
     def _check_whole(self, feature: dict[str, Any]) -> None:

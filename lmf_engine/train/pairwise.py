@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .collators import SFTCollator
-from .media_batch import MEDIA_COLUMNS
+from .media_batch import MEDIA_COLUMNS, SEQUENCE_MEDIA_INPUTS
 
 SEQUENCE_KEYS = ("input_ids", "attention_mask", "labels")
 
@@ -44,7 +44,8 @@ class KTOCollator(SFTCollator):
         kl_batch = super().__call__([{**{k: f[f"kl_{k}"] for k in SEQUENCE_KEYS}, **_media(f)} for f in features])
         for key in SEQUENCE_KEYS:
             batch[f"kl_{key}"] = kl_batch[key]
-        if "position_ids" in kl_batch:  # Qwen-VL's multimodal positions of the KL sequences
-            batch["kl_position_ids"] = kl_batch["position_ids"]
+        for key in SEQUENCE_MEDIA_INPUTS:
+            if key in kl_batch:
+                batch[f"kl_{key}"] = kl_batch[key]
         batch["kto_tags"] = torch.tensor([bool(feature["kto_tags"]) for feature in features])
         return batch

@@ -48,7 +48,8 @@ class PairwiseTrainer(ValueHeadSavingMixin, WorkbenchTrainerMixin, Trainer):
     def compute_loss(
         self, model: Any, inputs: dict[str, torch.Tensor], return_outputs: bool = False, **kwargs: Any
     ) -> Any:
-        _, _, values = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
+        model_inputs = {key: value for key, value in inputs.items() if key != "labels"}  # a VLM's images too
+        _, _, values = model(**model_inputs, use_cache=False)
         half = inputs["input_ids"].size(0) // 2
         chosen_masks, rejected_masks = torch.split(inputs["attention_mask"], half, dim=0)
         chosen_values, rejected_values = torch.split(values, half, dim=0)

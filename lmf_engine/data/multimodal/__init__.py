@@ -7,6 +7,7 @@ columns = encode("sft", template, tokenizer, examples, EncodeOptions(media=media
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..example import Example, Message
 from .plugins import PLUGINS, Media, MediaPlugin, MediaUnsupported, get_plugin
@@ -29,6 +30,13 @@ class MediaEncoder:
         if self.plugin is None:
             raise MediaUnsupported(f"template {self.template} takes text only; use a multimodal template")
         return self.plugin.expand(messages, media, self.processor)
+
+    def prefix_ids(self, example: Example, tokenizer: Any) -> list[int]:
+        """The ids the plugin puts before ``example``'s sequences (PaliGemma's image tokens), usually none."""
+        if self.plugin is None or not example.images:
+            return []
+        tokens = self.plugin.prefix(Media(example.images, example.videos, example.audios), self.processor)
+        return tokenizer.convert_tokens_to_ids(tokens) if tokens else []
 
 
 __all__ = [

@@ -88,10 +88,27 @@ class MediaPlugin:
             return {}
         return dict(processor.image_processor(self.regularized_images(images, processor), return_tensors="pt"))
 
+    def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
+        """Tokens put before a row's ids, prompt included (PaliGemma's image tokens); none by default."""
+        return []
+
+    def token_types(
+        self, input_ids: Sequence[int], images: int, image_token_id: int, processor: MediaProcessor
+    ) -> Any:
+        """The ``token_type_ids`` of one sequence with ``images`` images (None: the model takes none)."""
+        return None
+
     def wrap(self, kind: MediaKind, count: int) -> str:
         """The text one medium becomes: its token ``count`` times (between the plugin's words, if any)."""
         token = getattr(self.tokens, SINGULAR[kind])
         return token * count
+
+    def texts(
+        self, kind: MediaKind, items: Sequence[Any], processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[str]:
+        """The text each medium of ``kind`` becomes; without ``expand_tokens`` one token each."""
+        counts = self.seqlens(kind, items, processor) if expand_tokens else [1] * len(items)
+        return [self.wrap(kind, n) for n in counts]
 
     def expand(
         self, messages: Sequence[Message], media: Media, processor: MediaProcessor, expand_tokens: bool = True
@@ -99,11 +116,11 @@ class MediaPlugin:
         """``messages`` with each placeholder replaced by its medium's tokens, in order across the messages; without
         ``expand_tokens`` by one token each (LLaMA-Factory's ``expand_mm_tokens``: vLLM expands them itself)."""
         self.check(media, processor)
-        runs = {}
-        for kind in self.kinds:
-            if media.of(kind):
-                counts = self.seqlens(kind, media.of(kind), processor) if expand_tokens else [1] * len(media.of(kind))
-                runs[kind] = iter(self.wrap(kind, n) for n in counts)
+        runs = {
+            kind: iter(self.texts(kind, media.of(kind), processor, expand_tokens))
+            for kind in self.kinds
+            if media.of(kind)
+        }
         out = []
         for message in messages:
             content = message.content
@@ -211,11 +228,109 @@ def _processed_size(processor: MediaProcessor, first: Any) -> tuple[int, int]:
     return int(pixels.shape[-2]), int(pixels.shape[-1])
 
 
+PAN_AND_SCAN = {
+    "do_pan_and_scan": True,
+    "pan_and_scan_min_crop_size": 256,
+    "pan_and_scan_max_num_crops": 4,
+    "pan_and_scan_min_ratio_to_activate": 1.2,
+}
+"""Gemma 3's pan-and-scan settings with ``image_do_pan_and_scan`` (LLaMA-Factory's)."""
+PAN_AND_SCAN_WORDS = "Here is the original image {} and here are some crops to help you see better "
+
+
+@dataclass(frozen=True)
+class Gemma3Plugin(MediaPlugin):
+    """Gemma 3: each image becomes ``\\n\\n<start_of_image>``, ``image_seq_length`` soft tokens and
+    ``<end_of_image>\\n\\n`` (just ``<start_of_image>`` unexpanded); with ``image_do_pan_and_scan`` the original
+    image and its crops, in LLaMA-Factory's words. Image tokens have ``token_type_ids`` 1 (they attend both ways)."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def crops(self, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        """How many pan-and-scan crops each image adds (none without ``image_do_pan_and_scan``)."""
+        options = processor.options
+        if not options.image_do_pan_and_scan:
+            return [0] * len(paths)
+        import numpy as np
+
+        settings = {key: value for key, value in PAN_AND_SCAN.items() if key != "do_pan_and_scan"}
+        counts = []
+        for path in paths:
+            width, height = regularized_size(header_size(path), options.image_max_pixels, options.image_min_pixels)
+            blank = np.zeros((3, height, width), dtype=np.uint8)  # the crop count depends on the size alone
+            counts.append(len(processor.image_processor.pan_and_scan(blank, **settings)))
+        return counts
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        per_image = processor.setting("image_seq_length", 256)
+        return [(1 + n) * per_image for n in self.crops(paths, processor)]
+
+    def texts(
+        self, kind: MediaKind, items: Sequence[Any], processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[str]:
+        tokens = self.tokens
+        per_image = processor.setting("image_seq_length", 256)
+        image = f"\n\n{tokens.vision_bos}{tokens.image * per_image}{tokens.vision_eos}\n\n"
+        image = image if expand_tokens else str(tokens.vision_bos)
+        if not processor.options.image_do_pan_and_scan:
+            return [image] * len(items)
+        return [PAN_AND_SCAN_WORDS.format(image) + " ".join([image] * n) for n in self.crops(items, processor)]
+
+    def pixel_inputs(self, images: Sequence[Any], processor: MediaProcessor) -> dict[str, Any]:
+        if not images:
+            return {}
+        settings = PAN_AND_SCAN if processor.options.image_do_pan_and_scan else {}
+        regularized = self.regularized_images(images, processor)
+        inputs = dict(processor.image_processor(regularized, return_tensors="pt", **settings))
+        inputs.pop("num_crops", None)
+        return inputs
+
+    def token_types(
+        self, input_ids: Sequence[int], images: int, image_token_id: int, processor: MediaProcessor
+    ) -> Any:
+        return [int(token == image_token_id) for token in input_ids]
+
+
+@dataclass(frozen=True)
+class PaliGemmaPlugin(MediaPlugin):
+    """PaliGemma: the ``<image>`` placeholders are removed and each image's ``image_seq_length`` image tokens go
+    before the whole sequence (before the BOS token), out of the loss; ``token_type_ids`` are 0 for those tokens,
+    1 for the text (LLaMA-Factory's: the prompt trains causally too)."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    @staticmethod
+    def per_image(processor: MediaProcessor) -> int:
+        return int(
+            getattr(processor.image_processor, "image_seq_length", None) or processor.setting("image_seq_length")
+        )
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        return [self.per_image(processor)] * len(paths)
+
+    def texts(
+        self, kind: MediaKind, items: Sequence[Any], processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[str]:
+        return [""] * len(items)
+
+    def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
+        count = len(media.images) * self.per_image(processor) if expand_tokens else 0  # vLLM adds them itself
+        return [str(self.tokens.image)] * count
+
+    def token_types(
+        self, input_ids: Sequence[int], images: int, image_token_id: int, processor: MediaProcessor
+    ) -> Any:
+        prefix = images * self.per_image(processor)
+        return [0] * prefix + [1] * (len(input_ids) - prefix)
+
+
 PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "qwen2_vl": QwenVLPlugin,
     "qwen3_vl": QwenVLPlugin,  # images as Qwen2-VL's (its own processor's patch size); videos differ
     "llava": LlavaPlugin,
     "llava_next": LlavaNextPlugin,
+    "gemma3": Gemma3Plugin,
+    "paligemma": PaliGemmaPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

@@ -144,6 +144,11 @@ def with_media(options: EncodeOptions, messages: Sequence[Message], example: Exa
     return options.media.expand(messages, example) if options.media is not None else list(messages)
 
 
+def media_prefix(options: EncodeOptions, example: Example, tokenizer: Any) -> list[int]:
+    """The ids the template's plugin puts before ``example``'s prompt (PaliGemma's image tokens), usually none."""
+    return options.media.prefix_ids(example, tokenizer) if options.media is not None else []
+
+
 def media_columns(options: EncodeOptions, kept: Sequence[Example]) -> Columns:
     """The ``images``, ``videos`` and ``audios`` columns of the encoded rows (multimodal templates only)."""
     if options.media is None:

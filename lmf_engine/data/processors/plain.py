@@ -6,7 +6,16 @@ from typing import Any
 
 from ..example import Example, Message
 from ..templates import ElementEncoder, Template
-from .common import Columns, EncodeOptions, as_examples, infer_seqlen, media_columns, warn_dropped, with_media
+from .common import (
+    Columns,
+    EncodeOptions,
+    as_examples,
+    infer_seqlen,
+    media_columns,
+    media_prefix,
+    warn_dropped,
+    with_media,
+)
 
 
 def encode_unsupervised(
@@ -31,8 +40,8 @@ def encode_unsupervised(
     encoder.prepare(elements for pair in renders for elements in pair)
     eos = [encoder.eos_id] if template.efficient_eos else []
     out: Columns = {"input_ids": [], "attention_mask": [], "labels": []}
-    for prompt, response in renders:
-        input_ids, labels = encoder.ids(prompt), encoder.ids(response) + eos
+    for (prompt, response), ex in zip(renders, kept, strict=True):
+        input_ids, labels = media_prefix(options, ex, tokenizer) + encoder.ids(prompt), encoder.ids(response) + eos
         source_len, target_len = infer_seqlen(len(input_ids), len(labels), options.effective_cutoff)
         out["input_ids"].append(input_ids[:source_len])
         out["attention_mask"].append([1] * source_len)

@@ -12,6 +12,7 @@ from .common import (
     as_examples,
     infer_seqlen,
     media_columns,
+    media_prefix,
     warn_dropped,
     with_media,
 )
@@ -51,7 +52,8 @@ def encode_pairwise(
     eos = [encoder.eos_id] if template.efficient_eos else []
     keys = ("input_ids", "attention_mask", "labels")
     out: Columns = {f"{side}_{key}": [] for side in ("chosen", "rejected") for key in keys}
-    for (prompt, chosen), (_, rejected) in zip(ids[0::2], ids[1::2], strict=True):
+    for (prompt, chosen), (_, rejected), ex in zip(ids[0::2], ids[1::2], kept, strict=True):
+        prompt = media_prefix(options, ex, tokenizer) + prompt
         chosen, rejected = chosen + eos, rejected + eos
         source_len, target_len = infer_seqlen(len(prompt), max(len(chosen), len(rejected)), options.effective_cutoff)
         prompt = prompt[:source_len]
@@ -106,8 +108,10 @@ def encode_feedback(
     out: Columns = {
         key: [] for key in ("input_ids", "attention_mask", "labels", "kl_input_ids", "kl_attention_mask", "kl_labels")
     }
-    for i in range(0, len(ids), 2):
+    for i, ex in zip(range(0, len(ids), 2), kept, strict=True):
+        media = media_prefix(options, ex, tokenizer)
         for prefix, (prompt, response) in (("", ids[i]), ("kl_", ids[i + 1])):
+            prompt = media + prompt
             response = response + eos
             source_len, target_len = infer_seqlen(len(prompt), len(response), options.effective_cutoff)
             input_ids = prompt[:source_len] + response[:target_len]

@@ -15,6 +15,7 @@ from .common import (
     greedy_knapsack,
     infer_seqlen,
     media_columns,
+    media_prefix,
     warn_dropped,
     with_media,
 )
@@ -30,11 +31,13 @@ def build_supervised(
     train_on_prompt: bool = False,
     mask_history: bool = False,
     efficient_eos: bool = False,
+    prefix: Sequence[int] = (),
 ) -> tuple[list[int], list[int]]:
-    """Input ids and labels from (prompt, response) id pairs, truncated turn by turn to ``cutoff_len``."""
-    input_ids: list[int] = []
-    labels: list[Any] = []
-    total = 1 if efficient_eos else 0
+    """Input ids and labels from (prompt, response) id pairs, truncated turn by turn to ``cutoff_len``; ``prefix``
+    (a multimodal plugin's, out of the loss) starts the ids and counts towards ``cutoff_len``."""
+    input_ids: list[int] = list(prefix)
+    labels: list[Any] = [IGNORE_INDEX] * len(prefix)
+    total = len(prefix) + (1 if efficient_eos else 0)
     turns = list(pairs)[::-1] if mask_history else pairs
     for turn_idx, (source, target) in enumerate(turns):
         if total >= cutoff_len:
@@ -71,23 +74,25 @@ def supervised_rows(
     """(input_ids, labels) for every valid example; invalid ones are logged and skipped (``kept`` gets the others)."""
     discard = options.mask_history and not template.preserve_thinking
     rendered = []
+    prefixes = []
     for example in examples:
         if len(example.prompt) % 2 != 1 or len(example.response) != 1:
             warn_dropped(example)
             continue
         messages = with_media(options, [*example.prompt, *example.response], example)
         rendered.append(template.render_multiturn(messages, example.system, example.tools, discard))
+        prefixes.append(media_prefix(options, example, encoder.tokenizer))
         if kept is not None:
             kept.append(example)
     encoder.prepare(elements for pairs in rendered for pair in pairs for elements in pair)
     eos_id = encoder.eos_id
     cutoff = options.effective_cutoff
     rows = []
-    for pairs in rendered:
+    for pairs, prefix in zip(rendered, prefixes, strict=True):
         id_pairs = [(encoder.ids(source), encoder.ids(target)) for source, target in pairs]
         rows.append(
             build_supervised(
-                id_pairs, eos_id, cutoff, options.train_on_prompt, options.mask_history, template.efficient_eos
+                id_pairs, eos_id, cutoff, options.train_on_prompt, options.mask_history, template.efficient_eos, prefix
             )
         )
     return rows

@@ -73,6 +73,26 @@ def test_llava_takes_images_too(demo_workspace: Path) -> None:
     assert list(request.model_inputs["pixel_values"].shape) == [1, 3, 56, 56]
 
 
+async def test_gemma3_answers_about_an_image_with_its_token_types(demo_workspace: Path) -> None:
+    """Gemma 3's image sequence is 4 soft tokens between its image marks, with token_type_ids for them; for vLLM
+    the image is just <start_of_image>, which vLLM expands."""
+    from lmf_engine.data.example import Message
+
+    engine = HuggingfaceEngine(
+        tiny_config(demo_workspace / "models" / "tiny-gemma3", template="gemma3", do_sample=False)
+    )
+    text = engine.request([{"role": "user", "content": QUESTION}])
+    request = engine.request([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert len(request.prompt_ids or []) == len(text.prompt_ids or []) + 4 + 2 + 4  # soft tokens, marks, 4 newlines
+    assert set(request.model_inputs) == {"pixel_values", "token_type_ids"}
+    assert int(request.model_inputs["token_type_ids"].sum()) == 4
+    answer = await engine.chat([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert answer.prompt_tokens == len(request.prompt_ids or []) and answer.completion_tokens > 0
+    assert engine.media is not None
+    messages, _ = vllm_image_inputs([Message("user", "<image>Hi")], [picture(demo_workspace)], engine.media)
+    assert messages[0].content == "<start_of_image>Hi"
+
+
 def test_vllm_gets_one_token_per_image_and_the_resized_images(
     qwen_vl: HuggingfaceEngine, demo_workspace: Path
 ) -> None:

@@ -243,6 +243,7 @@ def test_openai_tool_calls_tool_results_and_thinking_system() -> None:
     [
         ([{"role": "user", "content": "q"}, {"role": "user", "content": "q"}], "turn 2 .* is a user turn"),
         ([{"role": "critic", "content": "q"}], "turn 1 has unknown role 'critic'"),
+        ([{"role": [], "content": "q"}], r"turn 1 has unknown role \[\]"),
         ([{"role": "user", "content": ["part"]}, {"role": "assistant", "content": "a"}], "turn 1 is a list, not text"),
     ],
 )

@@ -21,7 +21,7 @@ def golden(name: str) -> dict[str, Any]:
 
 def test_every_case_has_a_golden() -> None:
     expected = {"qwen2_vl_sft", "qwen2_vl_sft_pixels", "qwen2_vl_dpo", "qwen3_vl_sft", "llava_sft", "llava_dpo"}
-    assert expected | {"llava_next_sft"} <= set(CASES)
+    assert expected | {"llava_next_sft", "gemma3_sft", "gemma3_kto", "paligemma_sft", "paligemma_dpo"} <= set(CASES)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -33,3 +33,52 @@ def test_rows_equal_llamafactory(name: str, workspace: Path) -> None:
     rows = [dict(row) for row in prepared.train]
     assert sorted(rows[0]) == expected["columns"]
     assert rows == expected["rows"]
+
+
+def _summary_matches(ours: Any, theirs: dict[str, Any] | list[Any]) -> None:
+    """``ours``, a tensor, against the golden's summary of LLaMA-Factory's (a plain list where it gave one)."""
+    import torch
+
+    assert isinstance(ours, torch.Tensor)
+    if isinstance(theirs, list):
+        assert ours.tolist() == theirs
+        return
+    assert list(ours.shape) == theirs["shape"]
+    assert str(ours.dtype).removeprefix("torch.") == theirs["dtype"]
+    if "values" in theirs:
+        assert ours.tolist() == theirs["values"]
+        return
+    flat = ours.double().flatten()  # PIL's resampling differs in the last bits between releases (10.4 made these)
+    assert float(flat.sum()) == pytest.approx(theirs["sum"], rel=1e-4, abs=1e-3)
+    assert float(flat.abs().sum()) == pytest.approx(theirs["abs_sum"], rel=1e-4, abs=1e-3)
+    assert flat[: len(theirs["head"])].tolist() == pytest.approx(theirs["head"], rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_media_inputs_equal_llamafactory(name: str, workspace: Path) -> None:
+    """The model inputs of the first rows' images (pixel values, grids, Gemma 3's and PaliGemma's token types), as
+    LLaMA-Factory's plugin makes them for the same row."""
+    import torch
+
+    from lmf_engine.data.pipeline import media_encoder
+    from lmf_engine.data.templates import get_template
+    from lmf_engine.model.tokenizer import load_tokenizer
+
+    expected = golden(name)
+    values = {k: v for k, v in expected["config"].items() if k not in LF_ONLY_KEYS}
+    config = load_config(values=values)
+    template = get_template(config.data.template)
+    encoder = media_encoder(config, template)
+    tokenizer = load_tokenizer(config)
+    assert encoder.plugin is not None
+    image_id = tokenizer.convert_tokens_to_ids(template.media_tokens.image)
+    for row, theirs in zip(expected["rows"], expected["mm_inputs"], strict=False):
+        images = row.get("images") or []
+        ours = encoder.plugin.pixel_inputs(images, encoder.processor)
+        ids = row.get("input_ids") or row["chosen_input_ids"]
+        types = encoder.plugin.token_types(ids, len(images), image_id, encoder.processor)
+        if images and types is not None:
+            ours["token_type_ids"] = torch.tensor([types])
+        assert sorted(ours) == sorted(theirs)
+        for key, summary in theirs.items():
+            _summary_matches(ours[key], summary)

@@ -14,6 +14,7 @@ from lmf_engine.model.processor_files import PROCESSOR_FILES
 
 pytestmark = pytest.mark.slow
 QWEN = {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl"}
+GEMMA3 = {"model_name_or_path": "models/tiny-gemma3", "template": "gemma3"}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,7 @@ def workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) ->
         ("dpo_llava", "dpo_vlm_lora", {"max_steps": 4, "save_steps": 2}),
         ("kto_qwen", "sft_vlm_lora", {**QWEN, "stage": "kto", "dataset": "demo_mllm_kto", "max_steps": 4}),
         ("rm_qwen", "sft_vlm_lora", {**QWEN, "stage": "rm", "dataset": "demo_mllm_dpo", "max_steps": 4}),
+        ("dpo_gemma3", "dpo_vlm_lora", {**GEMMA3, "max_steps": 4, "save_steps": 2}),
         ("full_unfrozen", "sft_vlm_lora", {"finetuning_type": "full", "freeze_vision_tower": False,
                                            "freeze_multi_modal_projector": False, "learning_rate": 1.0e-4,
                                            "max_steps": 2}),
