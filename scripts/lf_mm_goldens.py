@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "multimodal"
-MM_ROWS = 4  # rows whose processor tensors are recorded
+MM_ROWS = 4  # rows whose processor tensors are recorded (and the last two later rows with videos)
 BASE: dict[str, Any] = {
     "do_train": True,
     "finetuning_type": "lora",
@@ -55,6 +55,21 @@ CASES: dict[str, dict[str, Any]] = {
                    "dataset": "demo_mllm"},
     "gemma3_kto": {"model_name_or_path": "models/tiny-gemma3", "template": "gemma3", "stage": "kto",
                    "dataset": "demo_mllm_kto"},
+    "qwen2_vl_video_sft": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "sft",
+                           "dataset": "demo_video"},
+    "qwen2_vl_video_maxlen": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "sft",
+                              "dataset": "demo_video", "video_fps": 4.0, "video_maxlen": 5,
+                              "video_max_pixels": 4000, "video_min_pixels": 2500},
+    "qwen2_vl_video_frames": {"model_name_or_path": "models/tiny-qwen2-vl", "template": "qwen2_vl", "stage": "sft",
+                              "dataset": "demo_frames"},
+    "qwen3_vl_video_sft": {"model_name_or_path": "models/tiny-qwen3-vl", "template": "qwen3_vl_nothink",
+                           "stage": "sft", "dataset": "demo_video", "max_samples": 10},
+    "qwen3_vl_video_frames": {"model_name_or_path": "models/tiny-qwen3-vl", "template": "qwen3_vl_nothink",
+                              "stage": "sft", "dataset": "demo_frames", "video_fps": 4.0},
+    "pixtral_sft": {"model_name_or_path": "models/tiny-pixtral", "template": "pixtral", "stage": "sft",
+                    "dataset": "demo_mllm", "image_max_pixels": 3000},
+    "pixtral_dpo": {"model_name_or_path": "models/tiny-pixtral", "template": "pixtral", "stage": "dpo",
+                    "dataset": "demo_mllm_dpo"},
     "paligemma_sft": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "sft",
                       "dataset": "demo_mllm", "cutoff_len": 40},
     "paligemma_dpo": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "dpo",
@@ -64,6 +79,8 @@ CASES: dict[str, dict[str, Any]] = {
     "paligemma_mask_history": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma",
                                "stage": "sft", "dataset": "demo_mllm", "mask_history": True},
 }  # fmt: skip
+# Qwen3-VL videos: the first 10 rows of demo_video, whose one video is in the first message; LLaMA-Factory
+# 0.9.5 fails on the 11th (two videos, the second in the third message: it reads frame times by message index).
 # No case with image_do_pan_and_scan: LLaMA-Factory 0.9.5 fails on it with transformers 5 (it indexes the image
 # processor's num_crops, one number per image now, as a nested list: "invalid index of a 0-dim tensor").
 PACKAGES = ("llamafactory", "torch", "torchvision", "transformers", "datasets", "pillow")
@@ -99,17 +116,23 @@ def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
     dataset = get_dataset(template, model_args, data_args, training_args, stage, **module)["train_dataset"]
     rows = [dict(row) for row in dataset]
     mm_inputs = []
-    for row in rows[:MM_ROWS]:
-        images = row.get("images") or []
+    picked = (
+        list(range(min(MM_ROWS, len(rows)))) + [i for i in range(MM_ROWS, len(rows)) if rows[i].get("videos")][-2:]
+    )
+    for row in (rows[i] for i in picked):
+        images, videos = row.get("images") or [], row.get("videos") or []
+        ids = row.get("input_ids") or row["chosen_input_ids"]
         inputs = template.mm_plugin.get_mm_inputs(
-            images, [], [], [len(images)], [0], [0], [row.get("input_ids") or row["chosen_input_ids"]], processor
+            images, videos, [], [len(images)], [len(videos)], [0], [ids], processor
         )
+        inputs.pop("video_metadata", None)  # Qwen3-VL's frame times, which went into the text; the model ignores it
         mm_inputs.append({key: _tensor_summary(value) for key, value in inputs.items()})
     return {
         "config": config,
         "columns": sorted(rows[0]),
         "rows": rows,
         "mm_inputs": mm_inputs,
+        "mm_rows": picked,
         "versions": {package: importlib.metadata.version(package) for package in PACKAGES},
     }
 

@@ -12,7 +12,7 @@ MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}"
 MERGED_MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}-sft-merged"
 VLM_MODELS = {
     "qwen2_vl": "tiny-qwen2-vl", "qwen3_vl": "tiny-qwen3-vl", "llava": "tiny-llava", "llava_next": "tiny-llava-next",
-    "gemma3": "tiny-gemma3", "paligemma": "tiny-paligemma",
+    "gemma3": "tiny-gemma3", "paligemma": "tiny-paligemma", "pixtral": "tiny-pixtral",
 }  # fmt: skip
 """Architecture -> folder under models/ of the demo's tiny vision-language models."""
 LORA: dict[str, Scalar] = {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_target": "all"}
@@ -147,6 +147,17 @@ CONFIGS: dict[str, tuple[str, list[Section]]] = {
             "demo_mllm_kto",
             model=f"models/{VLM_MODELS['qwen3_vl']}",
             template="qwen3_vl_nothink",
+        ),
+    ),
+    "sft_video_lora": (
+        "Supervised fine-tuning of the tiny Qwen2-VL model with LoRA on questions about the demo clips.",
+        _training(
+            "sft_video_lora",
+            "sft",
+            LORA,
+            "demo_video,demo_frames",
+            model=f"models/{VLM_MODELS['qwen2_vl']}",
+            template="qwen2_vl",
         ),
     ),
     "merge_lora": (

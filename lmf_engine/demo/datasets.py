@@ -16,6 +16,7 @@ from lmf_engine.demo.images import (
     mllm_kto_rows,
     mllm_rows,
 )
+from lmf_engine.demo.videos import VIDEO_FRAMES_INFO, VIDEO_INFO, video_frame_rows, video_rows
 
 DATA_DIR = "data"
 DATASET_INFO = "dataset_info.json"
@@ -447,5 +448,7 @@ DATASETS: dict[str, tuple[dict[str, Any], Callable[[], str]]] = {
     "demo_mllm": (MLLM_INFO, lambda: _json(mllm_rows())),
     "demo_mllm_dpo": (MLLM_DPO_INFO, lambda: _json(mllm_dpo_rows())),
     "demo_mllm_kto": (MLLM_KTO_INFO, lambda: _json(mllm_kto_rows())),
+    "demo_video": (VIDEO_INFO, lambda: _json(video_rows())),
+    "demo_frames": (VIDEO_FRAMES_INFO, lambda: _json(video_frame_rows())),
 }
 """Dataset name -> (its ``dataset_info.json`` entry, a function that renders its file)."""

@@ -13,8 +13,10 @@ run from the workspace root works as well as the workbench does. Layout (see DES
     models/tiny-llava-next/   ... the same as a LLaVA-NeXT (images tiled on a small grid)
     models/tiny-gemma3/       ... a Gemma 3 with a 1-layer SigLIP tower (4 tokens an image)
     models/tiny-paligemma/    ... a PaliGemma with the same tower (16 image tokens before the text)
+    models/tiny-pixtral/      ... a Pixtral (a LLaVA with a Pixtral tower; image tokens in rows)
     data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
-                              demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/)
+                              demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/),
+                              demo_video, demo_frames (about the clips in data/demo_videos/)
     configs/*.yaml            one example per stage, plus merge and chat
     runs/                     where the examples write (created by the runs themselves)
 """
@@ -38,6 +40,7 @@ from lmf_engine.demo.configs import (
 )
 from lmf_engine.demo.datasets import DATA_DIR, DATASET_INFO, DATASETS
 from lmf_engine.demo.images import IMAGE_DIR, PICTURES, write_pictures
+from lmf_engine.demo.videos import clip_files, write_clips
 from lmf_engine.model.tiny import build_tiny_model
 from lmf_engine.model.tiny_vlm import build_tiny_vlm
 from lmf_engine.util.fs import atomic_write_text
@@ -86,6 +89,7 @@ def init_demo_workspace(root: Path, *, force: bool = False) -> Path:
     for arch, folder in VLM_MODELS.items():
         builders[root / "models" / folder] = partial(build_tiny_vlm, arch=arch)  # type: ignore[arg-type]
     pictures = [root / DATA_DIR / IMAGE_DIR / f"{picture.name}.png" for picture in PICTURES]
+    pictures += clip_files(root / DATA_DIR)
     readme = root / "README.md"
     if not force:
         taken = [p for p in [info_path, *files, *builders, *pictures] if p.exists()]
@@ -105,6 +109,7 @@ def init_demo_workspace(root: Path, *, force: bool = False) -> Path:
                 shutil.rmtree(model_dir)
             (Path(tmp) / model_dir.name).rename(model_dir)
     write_pictures(root / DATA_DIR / IMAGE_DIR)
+    write_clips(root / DATA_DIR)
     for path, render in files.items():
         atomic_write_text(path, render())
     if not readme.exists() or readme.read_text(encoding="utf-8", errors="replace").startswith(README_HEADER):

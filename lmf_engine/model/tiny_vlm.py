@@ -7,32 +7,38 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
 ``AutoModelForImageTextToText.from_pretrained(out_dir)`` load it, in lmf and in LLaMA-Factory alike.
 
 - ``qwen2_vl``: Qwen2-VL (patch 14, merge 2, temporal patch 2; ``<|vision_start|><|image_pad|>...<|vision_end|>``);
-- ``qwen3_vl``: Qwen3-VL (patch 16, merge 2, DeepStack features from the one vision layer; same tokens);
+- ``qwen3_vl``: Qwen3-VL (patch 16, merge 2, DeepStack features from the one vision layer; same tokens; its own
+  video processor, written as the file transformers saves, since it cannot be built without torchvision);
 - ``llava``: LLaVA-1.5 (a CLIP vision tower, 56-pixel crops of 14-pixel patches, so 16 ``<image>`` tokens);
 - ``llava_next``: LLaVA-NeXT (the same tower; images tiled on a 56/112-pixel grid, so their token count varies);
 - ``gemma3``: Gemma 3 (a SigLIP tower on 64-pixel images of 16-pixel patches, pooled to 4 ``<image_soft_token>``
   between ``<start_of_image>`` and ``<end_of_image>``; Gemma's turn tokens are special tokens of its tokenizer);
-- ``paligemma``: PaliGemma (the same tower unpooled: 16 ``<image>`` tokens an image, put before the text).
+- ``paligemma``: PaliGemma (the same tower unpooled: 16 ``<image>`` tokens an image, put before the text);
+- ``pixtral``: Pixtral (a LLaVA with a Pixtral tower: images up to 64 pixels a side in 16-pixel patches, a row of
+  ``[IMG]`` per patch row ending in ``[IMG_BREAK]``, the last in ``[IMG_END]``).
 """
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
-VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma"]
+VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral"]
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
 GEMMA3_NAMED_TOKENS = {
     "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>"
 }  # fmt: skip
 GEMMA_TURN_TOKENS = ("<start_of_turn>", "<end_of_turn>")
+PIXTRAL_TOKENS = ("[IMG]", "[IMG_BREAK]", "[IMG_END]")
 PALIGEMMA_IMAGE_TOKENS = 16
 """The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
 """The tiny LLaVA-NeXT's ``image_grid_pinpoints``: an image becomes a base crop plus 2 or 4 tiles."""
 TINY_IMAGE_PIXELS = (56 * 56, 28 * 28 * 64)
+QWEN3_VL_VIDEO_SIZE = {"shortest_edge": 64 * 64, "longest_edge": 16 * 64 * 64}
+"""The tiny Qwen3-VL video processor's min and max pixels (frames times height times width)."""
 """Qwen2-VL's min and max pixels here (the processor's ``size``), small so that images give few tokens."""
 
 
@@ -48,7 +54,9 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _gemma3(Path(out_dir), vocab_size, seed)
     if arch == "paligemma":
         return _paligemma(Path(out_dir), vocab_size, seed)
-    raise ValueError(f"arch={arch!r}: expected 'qwen2_vl', 'qwen3_vl', 'llava', 'llava_next', 'gemma3' or 'paligemma'")
+    if arch == "pixtral":
+        return _pixtral(Path(out_dir), vocab_size, seed)
+    raise ValueError(f"arch={arch!r}: expected one of {', '.join(get_args(VlmArch))}")
 
 
 def _qwen2_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
@@ -71,10 +79,16 @@ def _qwen3_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
         "patch_size": 16, "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
     }  # fmt: skip
     pixels = {"patch_size": 16, "merge_size": 2, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
-    return _qwen_vl(
+    out_dir = _qwen_vl(
         out_dir, vocab_size, seed, Qwen3VLConfig, Qwen3VLForConditionalGeneration,
         {"head_dim": 16, "rope_parameters": rope}, vision, pixels, "Qwen3VLProcessor",
     )  # fmt: skip
+    video = {
+        "video_processor_type": "Qwen3VLVideoProcessor", "size": QWEN3_VL_VIDEO_SIZE, "patch_size": 16,
+        "temporal_patch_size": 2, "merge_size": 2, "fps": 2, "do_sample_frames": False, **pixels,
+    }  # fmt: skip
+    (out_dir / "video_preprocessor_config.json").write_text(json.dumps(video, indent=2) + "\n", encoding="utf-8")
+    return out_dir
 
 
 def _qwen_vl(
@@ -221,6 +235,40 @@ def _paligemma(out_dir: Path, vocab_size: int, seed: int) -> Path:
         size={"height": 64, "width": 64}, image_seq_length=PALIGEMMA_IMAGE_TOKENS
     )
     _save_processor(out_dir, image_processor, {"processor_class": "PaliGemmaProcessor"})
+    return out_dir
+
+
+def _pixtral(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import LlavaConfig, LlavaForConditionalGeneration, PixtralVisionConfig
+    from transformers.models.pixtral.image_processing_pil_pixtral import PixtralImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=PIXTRAL_TOKENS, chat_template=None)
+    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=False)
+    vision = PixtralVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, head_dim=16,
+        image_size=64, patch_size=16,
+    )  # fmt: skip
+    config = LlavaConfig(
+        vision_config=vision, text_config={"model_type": "qwen2", **text},
+        image_token_id=tokenizer.convert_tokens_to_ids("[IMG]"), vision_feature_select_strategy="full",
+        vision_feature_layer=-1, projector_hidden_act="gelu", tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    # transformers saves the tower's RoPE as "axial", which it reads as "default" too; releases before 5.2x (the one
+    # LLaMA-Factory 0.9.5 runs with, say) load only "default"
+    saved = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
+    saved["vision_config"]["rope_parameters"]["rope_type"] = "default"
+    (out_dir / "config.json").write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+    image_processor = PixtralImageProcessorPil(size={"longest_edge": 64}, patch_size={"height": 16, "width": 16})
+    settings = {
+        "processor_class": "PixtralProcessor", "patch_size": 16, "spatial_merge_size": 1, "image_token": "[IMG]",
+        "image_break_token": "[IMG_BREAK]", "image_end_token": "[IMG_END]",
+    }  # fmt: skip
+    _save_processor(out_dir, image_processor, settings)
     return out_dir
 
 

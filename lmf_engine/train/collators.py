@@ -63,9 +63,8 @@ class SFTCollator:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        images: list[Any] = []
         if self.media is not None:
-            features, images = self.media.split(features)
+            features, media = self.media.split(features)
         left = self.tokenizer.padding_side == "left"
         batch: dict[str, Any] = {}
         for key in features[0]:
@@ -90,7 +89,7 @@ class SFTCollator:
                     batch["attention_mask"], self.compute_dtype or torch.float32
                 )
         if self.media is not None:
-            batch.update(self.media.inputs(images, batch))
+            batch.update(self.media.inputs(media, batch))
             for key, value in batch.items():
                 if torch.is_tensor(value) and torch.is_floating_point(value) and self.compute_dtype is not None:
                     batch[key] = value.to(self.compute_dtype)

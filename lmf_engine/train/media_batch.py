@@ -1,8 +1,9 @@
 """The media half of a multimodal batch, as LLaMA-Factory 0.9.5's ``MultiModalDataCollatorForSeq2Seq`` builds it.
 
-Rows keep their media paths (``images``); a batch decodes its images once, runs the model's image processor on them
-(``pixel_values``, ``image_grid_thw``), and for Qwen-VL's multimodal RoPE computes the 3-D ``position_ids`` with the
-model's own ``get_rope_index``. A batch without any image gets a blank 64x64 image appended to its first row, masked
+Rows keep their media paths (``images``, ``videos``); a batch decodes them once, runs the model's image processor
+(``pixel_values``, ``image_grid_thw``) and the plugin's video processing (``pixel_values_videos``,
+``video_grid_thw``), and for Qwen-VL's multimodal RoPE computes the 3-D ``position_ids`` with the model's own
+``get_rope_index``. A batch without any image or video gets a blank 64x64 image appended to its first row, masked
 out of attention and loss, so that every rank runs the vision tower (DeepSpeed ZeRO-3 and FSDP hang otherwise).
 """
 
@@ -52,16 +53,17 @@ class MediaCollation:
     def __post_init__(self) -> None:
         self._rope_index = rope_index_function(self.model)
 
-    def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
-        """The rows without their media columns (the first with a blank image's tokens when no row has an image;
-        each with ``token_type_ids`` where the model takes them), and the batch's images in row order."""
+    def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Media]:
+        """The rows without their media columns (the first with a blank image's tokens when no row has an image or
+        a video; each with ``token_type_ids`` where the model takes them), and the batch's media in row order."""
         rows = [{key: value for key, value in feature.items() if key not in MEDIA_COLUMNS} for feature in features]
         images = [image for feature in features for image in (feature.get("images") or [])]
+        videos = [video for feature in features for video in (feature.get("videos") or [])]
         counts = [len(feature.get("images") or []) for feature in features]
         plugin, processor = self.encoder.plugin, self.encoder.processor
         for feature in features:
             self._check_whole(feature)
-        if not images and plugin is not None and plugin.tokens.image is not None and "images" in plugin.kinds:
+        if not images and not videos and plugin is not None and plugin.tokens.image is not None:
             from PIL import Image
 
             blank = Image.new("RGB", (64, 64), (255, 255, 255))
@@ -87,30 +89,39 @@ class MediaCollation:
                 types = plugin.token_types(row["input_ids"], count, image_id, processor)
                 if types is not None:
                     row["token_type_ids"] = types
-        return rows, images
+        return rows, Media(images=images, videos=videos)
 
     def _check_whole(self, feature: dict[str, Any]) -> None:
-        """A row whose image tokens ``cutoff_len`` cut would fail in the model with a mismatch of image features
+        """A row whose image (video) tokens ``cutoff_len`` cut would fail in the model with a mismatch of features
         and tokens; say what to change instead."""
-        plugin, images = self.encoder.plugin, feature.get("images")
-        if plugin is None or not images or plugin.tokens.image is None:
-            return
-        token_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
-        expected = sum(plugin.seqlens("images", images, self.encoder.processor))
-        found = sum(1 for token in feature["input_ids"] if token == token_id)
-        if found < expected:
-            raise ValueError(
-                f"a training row keeps {found} of its {expected} image tokens ({len(images)} image(s), the first "
-                f"{images[0]}): cutoff_len cut into its images; raise cutoff_len or lower image_max_pixels"
-            )
-
-    def inputs(self, images: list[Any], batch: dict[str, Any]) -> dict[str, Any]:
-        """``pixel_values`` and the other image inputs of the padded ``batch``, and Qwen-VL's ``position_ids``."""
         plugin = self.encoder.plugin
-        media = plugin.pixel_inputs(images, self.encoder.processor) if plugin is not None else {}
+        if plugin is None:
+            return
+        for kind, token in (("images", plugin.tokens.image), ("videos", plugin.tokens.video)):
+            paths = feature.get(kind)
+            if not paths or token is None:
+                continue
+            token_id = self.tokenizer.convert_tokens_to_ids(token)
+            expected = sum(plugin.seqlens(kind, paths, self.encoder.processor))  # type: ignore[arg-type]
+            found = sum(1 for token in feature["input_ids"] if token == token_id)
+            if found < expected:
+                key = "image_max_pixels" if kind == "images" else "video_max_pixels or video_maxlen"
+                raise ValueError(
+                    f"a training row keeps {found} of its {expected} {kind[:-1]} tokens ({len(paths)} {kind}, the "
+                    f"first {paths[0]}): cutoff_len cut into its {kind}; raise cutoff_len or lower {key}"
+                )
+
+    def inputs(self, media: Media, batch: dict[str, Any]) -> dict[str, Any]:
+        """``pixel_values`` (``pixel_values_videos``) and the other media inputs of the padded ``batch``, and
+        Qwen-VL's ``position_ids``."""
+        plugin, processor = self.encoder.plugin, self.encoder.processor
+        inputs: dict[str, Any] = {}
+        if plugin is not None:
+            inputs.update(plugin.pixel_inputs(media.images, processor))
+            inputs.update(plugin.video_inputs(media.videos, processor))
         if self._rope_index is not None:
-            media["position_ids"] = self._positions(batch, media)
-        return media
+            inputs["position_ids"] = self._positions(batch, inputs)
+        return inputs
 
     def _positions(self, batch: dict[str, Any], media: dict[str, Any]) -> Any:
         import torch
@@ -124,6 +135,7 @@ class MediaCollation:
                 "input_ids": input_ids,
                 "image_grid_thw": media.get("image_grid_thw"),
                 "video_grid_thw": media.get("video_grid_thw"),
+                **({"second_per_grid_ts": media["second_per_grid_ts"]} if "second_per_grid_ts" in media else {}),
                 "attention_mask": (mask >= 1).float(),
             }
             if "mm_token_type_ids" in inspect.signature(self._rope_index).parameters:

@@ -12,7 +12,7 @@ from lmf_engine.demo.workspace import DEMO_MODEL_DIRNAME, demo_config_names, ini
 
 DATASETS = {
     "demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity", "demo_mllm", "demo_mllm_dpo",
-    "demo_mllm_kto",
+    "demo_mllm_kto", "demo_video", "demo_frames",
 }  # fmt: skip
 # The keys the demo configs may use: ordinary LLaMA-Factory 0.9.5 keys.
 # fmt: off
@@ -91,7 +91,8 @@ def test_every_dataset_is_valid_in_its_declared_format(demo_workspace: Path) -> 
     assert set(registry) == DATASETS
     for name, info in registry.items():
         rows = read_rows(demo_workspace / "data" / info["file_name"])
-        assert (20 if "images" in info["columns"] else 40) <= len(rows) <= 200, name
+        least = 3 if "videos" in info["columns"] else 20 if "images" in info["columns"] else 40
+        assert least <= len(rows) <= 200, name
         columns = info["columns"]
         if info.get("formatting", "alpaca") == "alpaca":
             for row in rows:

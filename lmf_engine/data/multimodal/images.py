@@ -73,7 +73,11 @@ def load_image(source: "str | Image", max_pixels: int, min_pixels: int, qwen: bo
     plugins do it."""
     from PIL import Image
 
-    image = Image.open(source) if isinstance(source, str) else source
+    if isinstance(source, str):
+        image = Image.open(source)
+        image.load()  # decodes now, and closes the file
+    else:
+        image = source
     for size in _base_steps(image.size, max_pixels, min_pixels):
         image = image.resize(size)
     if image.mode != "RGB":

@@ -6,6 +6,7 @@ counts the tokens of each medium from its size (see :mod:`.images`) and the proc
 0.9.5's arithmetic, so the ids equal LLaMA-Factory's without running the image processor per row.
 """
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from ..media_paths import PLACEHOLDERS, SINGULAR, MediaKind
 from ..templates.template import MediaTokens
 from .images import header_size, load_image, regularized_size
 from .processor import MediaProcessor
+from .videos import frame_times, qwen_video_grid, qwen_video_pixels, video_frames, video_shape
 
 
 class MediaUnsupported(ValueError):
@@ -64,7 +66,7 @@ class MediaPlugin:
         if kind == "images":
             return processor.image_processor
         if kind == "videos":
-            return processor.video_processor or processor.image_processor
+            return processor.image_processor
         return processor.feature_extractor
 
     qwen_sizes: ClassVar[bool] = False
@@ -87,6 +89,10 @@ class MediaPlugin:
         if not images:
             return {}
         return dict(processor.image_processor(self.regularized_images(images, processor), return_tensors="pt"))
+
+    def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
+        """The model's video inputs for a batch's videos (none for a plugin without videos)."""
+        return {}
 
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         """Tokens put before a row's ids, prompt included (PaliGemma's image tokens); none by default."""
@@ -143,19 +149,24 @@ def _size_value(size: Any, key: str) -> Any:
 
 @dataclass(frozen=True)
 class QwenVLPlugin(MediaPlugin):
-    """Qwen2-VL, Qwen2.5-VL and Qwen3-VL: ``<|vision_start|>``, one ``<|image_pad|>`` per merged patch, then
-    ``<|vision_end|>``; the grid is the image processor's ``smart_resize`` of the regularized size."""
+    """Qwen2-VL and Qwen2.5-VL: ``<|vision_start|>``, one ``<|image_pad|>`` (``<|video_pad|>``) per merged patch,
+    then ``<|vision_end|>``; the grid is the processor's ``smart_resize`` of the regularized size (of a video's
+    sampled frames, two frames a temporal patch)."""
 
-    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images", "videos")
     qwen_sizes: ClassVar[bool] = True
 
     def wrap(self, kind: MediaKind, count: int) -> str:
         return f"{self.tokens.vision_bos}{super().wrap(kind, count)}{self.tokens.vision_eos}"
 
     def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        image_processor = processor.image_processor
+        if kind == "videos":
+            merge_length = processor.video["merge_size"] ** 2
+            return [math.prod(self.video_grid(path, processor)) // merge_length for path in paths]
+        merge_length = image_processor.merge_size**2
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
-        image_processor = processor.image_processor
         patch, merge = image_processor.patch_size, image_processor.merge_size
         size = image_processor.size
         min_pixels, max_pixels = _size_value(size, "shortest_edge"), _size_value(size, "longest_edge")
@@ -169,8 +180,59 @@ class QwenVLPlugin(MediaPlugin):
                 height, width = smart_resize(
                     height, width, factor=patch * merge, min_pixels=min_pixels, max_pixels=max_pixels
                 )
-            counts.append((height // patch) * (width // patch) // (merge * merge))
+            counts.append((height // patch) * (width // patch) // merge_length)
         return counts
+
+    @staticmethod
+    def video_grid(path: str, processor: MediaProcessor) -> list[int]:
+        """(t, h, w) patches of the video at ``path``, from its header (see :mod:`.videos`)."""
+        options = processor.options
+        shape = video_shape(path, options.video_fps, options.video_maxlen)
+        return qwen_video_grid(shape, options.video_max_pixels, options.video_min_pixels, processor.video)
+
+    def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
+        if not videos:
+            return {}
+        options = processor.options
+        frames = [
+            video_frames(
+                path, options.video_max_pixels, options.video_min_pixels, options.video_fps, options.video_maxlen
+            )
+            for path in videos
+        ]
+        inputs = qwen_video_pixels(frames, processor.video)
+        if "Qwen2_5" in str(processor.setting("processor_class", "")):  # Qwen2.5-VL's RoPE takes the frame times
+            temporal = processor.image_processor.temporal_patch_size
+            rates = [video_shape(path, options.video_fps, options.video_maxlen).sampled_fps for path in videos]
+            inputs["second_per_grid_ts"] = [temporal / rate for rate in rates]
+        return inputs
+
+
+@dataclass(frozen=True)
+class Qwen3VLPlugin(QwenVLPlugin):
+    """Qwen3-VL: images as Qwen2-VL's (with its own processor's patch size); a video is, for each temporal patch,
+    its time (``<0.5 seconds>``) then ``<|vision_start|>``, its ``<|video_pad|>`` tokens and ``<|vision_end|>``.
+
+    LLaMA-Factory 0.9.5 gives every video of a row the first one's number of temporal patches and reads a video's
+    frame times by the index of its message, so rows whose videos differ in length, or whose video is not in the
+    first message, fail there; here each video has its own."""
+
+    def texts(
+        self, kind: MediaKind, items: Sequence[Any], processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[str]:
+        if kind != "videos" or not expand_tokens:
+            return super().texts(kind, items, processor, expand_tokens)
+        options, settings = processor.options, processor.video
+        merge_length = settings["merge_size"] ** 2
+        texts = []
+        for path in items:
+            shape = video_shape(path, options.video_fps, options.video_maxlen)
+            _, height, width = qwen_video_grid(shape, options.video_max_pixels, options.video_min_pixels, settings)
+            frame = self.wrap(kind, height * width // merge_length)
+            texts.append(
+                "".join(f"<{time:.1f} seconds>{frame}" for time in frame_times(shape, settings["merge_size"]))
+            )
+        return texts
 
 
 @dataclass(frozen=True)
@@ -226,6 +288,50 @@ def _processed_size(processor: MediaProcessor, first: Any) -> tuple[int, int]:
     image = load_image(first, options.image_max_pixels, options.image_min_pixels)
     pixels = image_processor([image], return_tensors="np")["pixel_values"][0]
     return int(pixels.shape[-2]), int(pixels.shape[-1])
+
+
+@dataclass(frozen=True)
+class PixtralPlugin(MediaPlugin):
+    """Pixtral (and Mistral 3): an image resized to fit ``longest_edge`` in whole patches becomes, for each row of
+    (merged) patches, one ``[IMG]`` per patch and ``[IMG_BREAK]``, the last break being ``[IMG_END]``."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def grids(self, paths: Sequence[Any], processor: MediaProcessor) -> list[tuple[int, int]]:
+        """(rows, columns) of image tokens of each image."""
+        import numpy as np
+        from transformers.models.pixtral.image_processing_pil_pixtral import get_resize_output_image_size
+
+        image_processor, options = processor.image_processor, processor.options
+        longest = _size_value(image_processor.size, "longest_edge")
+        patch = image_processor.patch_size
+        patch_size = (_size_value(patch, "height"), _size_value(patch, "width"))
+        token = processor.setting("patch_size", patch_size[0]) * processor.setting("spatial_merge_size", 1)
+        grids = []
+        for path in paths:
+            width, height = regularized_size(header_size(path), options.image_max_pixels, options.image_min_pixels)
+            blank = np.zeros((3, height, width), dtype=np.uint8)  # the output size depends on the size alone
+            out_height, out_width = get_resize_output_image_size(
+                blank, (longest, longest), patch_size, "channels_first"
+            )
+            grids.append((out_height // token, out_width // token))
+        return grids
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        return [rows * columns for rows, columns in self.grids(paths, processor)]
+
+    def texts(
+        self, kind: MediaKind, items: Sequence[Any], processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[str]:
+        image = str(self.tokens.image)
+        if not expand_tokens:
+            return [image] * len(items)
+        row_end = processor.setting("image_break_token", "[IMG_BREAK]")
+        image_end = processor.setting("image_end_token", "[IMG_END]")
+        return [
+            (image * columns + row_end) * (rows - 1) + image * columns + image_end
+            for rows, columns in self.grids(items, processor)
+        ]
 
 
 PAN_AND_SCAN = {
@@ -313,6 +419,10 @@ class PaliGemmaPlugin(MediaPlugin):
     ) -> list[str]:
         return [""] * len(items)
 
+    def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
+        """The model's video inputs for a batch's videos (none for a plugin without videos)."""
+        return {}
+
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         count = len(media.images) * self.per_image(processor) if expand_tokens else 0  # vLLM adds them itself
         return [str(self.tokens.image)] * count
@@ -326,11 +436,12 @@ class PaliGemmaPlugin(MediaPlugin):
 
 PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "qwen2_vl": QwenVLPlugin,
-    "qwen3_vl": QwenVLPlugin,  # images as Qwen2-VL's (its own processor's patch size); videos differ
+    "qwen3_vl": Qwen3VLPlugin,
     "llava": LlavaPlugin,
     "llava_next": LlavaNextPlugin,
     "gemma3": Gemma3Plugin,
     "paligemma": PaliGemmaPlugin,
+    "pixtral": PixtralPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

@@ -3,8 +3,9 @@
 LLaMA-Factory loads ``AutoProcessor``; with transformers 5 that fails for Qwen2-VL-like models when torchvision is
 missing (their processor class insists on a video processor, which needs it), even for images alone. Here the
 parts are loaded one by one: the image processor (transformers picks the torchvision back end when it is installed
-and PIL otherwise, as it does for LLaMA-Factory), the video processor and audio feature extractor where the model
-has them and they can load, and the processor's own settings from ``processor_config.json``.
+and PIL otherwise, as it does for LLaMA-Factory), the audio feature extractor where the model has one and it can
+load, the video processor's settings (its work is done in torch by :mod:`.videos`, torchvision or not), and the
+processor's own settings from ``processor_config.json``.
 """
 
 import json
@@ -12,6 +13,8 @@ import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .videos import video_settings
 
 if TYPE_CHECKING:
     from lmf_engine.config import Config
@@ -42,16 +45,17 @@ class MediaOptions:
 
 @dataclass
 class MediaProcessor:
-    """The image processor, video processor and audio feature extractor of a model (None where it has none, or
-    where one cannot load: ``missing`` says why), and ``settings``, its ``processor_config.json``."""
+    """The image processor and audio feature extractor of a model (None where it has none, or where one cannot load:
+    ``missing`` says why), ``settings``, its ``processor_config.json``, and ``video``, its video processor's
+    settings (see :func:`.videos.video_settings`)."""
 
     image_processor: Any = None
-    video_processor: Any = None
     feature_extractor: Any = None
     settings: dict[str, Any] = field(default_factory=dict)
     options: MediaOptions = MediaOptions()
     missing: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    video: dict[str, Any] = field(default_factory=dict)
 
     def setting(self, name: str, default: Any = None) -> Any:
         """A processor setting (``patch_size``, ``num_additional_image_tokens`` ...)."""
@@ -87,17 +91,14 @@ def load_media_processor(
     preprocessor = _json(folder / "preprocessor_config.json")
     kwargs = {"trust_remote_code": trust_remote_code}
     missing: dict[str, str] = {}
-    image_processor = video_processor = feature_extractor = None
+    image_processor = feature_extractor = None
     if "image_processor_type" in preprocessor or "image_processor" in settings:
         image_processor = _load("image processor", AutoImageProcessor, path, kwargs, missing)
-    if (folder / "video_preprocessor_config.json").is_file() or "video_processor" in settings:
-        from transformers import AutoVideoProcessor
-
-        video_processor = _load("video processor", AutoVideoProcessor, path, kwargs, missing)
     if "feature_extractor_type" in preprocessor or "feature_extractor" in settings:
         feature_extractor = _load("audio feature extractor", AutoFeatureExtractor, path, kwargs, missing)
     for kind, reason in missing.items():
         log.warning("The model's %s could not be loaded from %s: %s", kind, path, reason)
+    video = video_settings(folder, settings) if image_processor is not None else {}
     return MediaProcessor(
-        image_processor, video_processor, feature_extractor, settings, options or MediaOptions(), missing, path
+        image_processor, feature_extractor, settings, options or MediaOptions(), missing, path, video
     )

@@ -93,6 +93,29 @@ async def test_gemma3_answers_about_an_image_with_its_token_types(demo_workspace
     assert messages[0].content == "<start_of_image>Hi"
 
 
+async def test_paligemma_puts_the_image_tokens_before_the_prompt(demo_workspace: Path) -> None:
+    engine = HuggingfaceEngine(
+        tiny_config(demo_workspace / "models" / "tiny-paligemma", template="paligemma", do_sample=False)
+    )
+    text = engine.request([{"role": "user", "content": QUESTION}])
+    request = engine.request([{"role": "user", "content": f"<image>{QUESTION}"}], images=[picture(demo_workspace)])
+    image_id = engine.tokenizer.convert_tokens_to_ids("<image>")
+    assert request.prompt_ids == [image_id] * 16 + (text.prompt_ids or [])
+    assert request.model_inputs["token_type_ids"].tolist() == [[0] * 16 + [1] * len(text.prompt_ids or [])]
+    answer = await engine.chat([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert answer.prompt_tokens == 16 + len(text.prompt_ids or []) and answer.completion_tokens > 0
+
+
+async def test_pixtral_writes_rows_of_image_tokens(demo_workspace: Path) -> None:
+    engine = HuggingfaceEngine(tiny_config(demo_workspace / "models" / "tiny-pixtral", template="pixtral"))
+    text = engine.request([{"role": "user", "content": QUESTION}])
+    request = engine.request([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert len(request.prompt_ids or []) == len(text.prompt_ids or []) + 3 * (4 + 1)  # 96x64 -> 48x64: 3 rows of 4
+    assert set(request.model_inputs) == {"pixel_values", "image_sizes"}
+    answer = await engine.chat([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert answer.completion_tokens > 0
+
+
 def test_vllm_gets_one_token_per_image_and_the_resized_images(
     qwen_vl: HuggingfaceEngine, demo_workspace: Path
 ) -> None:

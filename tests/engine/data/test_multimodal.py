@@ -1,6 +1,5 @@
 """Multimodal data beyond the LLaMA-Factory goldens: what is refused and why, the resize arithmetic, the cache key."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -34,12 +33,47 @@ def test_media_with_a_template_that_cannot_take_them_is_refused_before_loading(
         prepare_data(vlm_config(*overrides))
 
 
-def test_videos_with_qwen2_vl_are_refused_with_the_reason(workspace: Path) -> None:
-    info = json.loads((workspace / "data" / "dataset_info.json").read_text())
-    info["clips"] = {**info["demo_mllm"], "columns": {"messages": "messages", "videos": "videos"}}
-    (workspace / "data" / "dataset_info.json").write_text(json.dumps(info))
-    with pytest.raises(DataError, match=r"plugin qwen2_vl with those media is not supported .*qwen2_vl \(images\)"):
-        prepare_data(vlm_config("dataset=clips"))
+def test_videos_with_a_plugin_of_images_only_are_refused_with_the_reason(workspace: Path) -> None:
+    config = vlm_config("model_name_or_path=models/tiny-llava", "template=llava", "dataset=demo_video")
+    with pytest.raises(
+        DataError, match=r"plugin llava with those media is not supported .*qwen2_vl \(images, videos\)"
+    ):
+        prepare_data(config)
+
+
+def test_qwen2_vl_video_rows_count_sampled_frames(workspace: Path) -> None:
+    """A video's tokens follow LLaMA-Factory's sampling: video_fps frames a second, at most video_maxlen, made even,
+    two frames a temporal patch; a batch of video rows carries the video pixels and the 3-D positions."""
+    from lmf_engine.data.pipeline import media_encoder
+    from lmf_engine.train.collators import SFTCollator
+    from lmf_engine.train.media_batch import MediaCollation
+
+    def video_tokens(*overrides: str) -> list[int]:
+        prepared = prepare_data(vlm_config("dataset=demo_video", *overrides))
+        pad = prepared.tokenizer.convert_tokens_to_ids("<|video_pad|>")
+        return [row["input_ids"].count(pad) for row in prepared.train]
+
+    # red_dot_right: 2 s at 10 fps, 64x48 -> 4 frames of 56x56 (the min pixels): 2 x 4 x 4 patches, 8 tokens
+    assert video_tokens()[0] == 8
+    assert video_tokens("video_fps=10", "video_maxlen=5")[0] == 12  # 5 frames, padded to 6: 3 temporal patches
+    config = vlm_config("dataset=demo_video")
+    prepared = prepare_data(config)
+    encoder = media_encoder(config, prepared.template)
+    collator = SFTCollator(prepared.tokenizer, media=MediaCollation(encoder, prepared.tokenizer))
+    batch = collator([dict(prepared.train[9]), dict(prepared.train[10])])  # a picture and a video; two videos
+    assert batch["video_grid_thw"].tolist() == [[2, 4, 4], [2, 4, 4], [2, 4, 6]]
+    assert list(batch["pixel_values_videos"].shape) == [32 + 32 + 48, 3 * 2 * 14 * 14]
+    assert batch["pixel_values"].shape[0] == 24
+
+
+def test_an_unreadable_video_is_named(workspace: Path, tmp_path: Path) -> None:
+    from lmf_engine.data.media_paths import MediaError
+    from lmf_engine.data.multimodal.videos import video_shape
+
+    broken = tmp_path / "clip.mov"
+    broken.write_bytes(b"not a video")
+    with pytest.raises(MediaError, match="cannot open the video"):
+        video_shape(str(broken), 2.0, 128)
 
 
 def test_a_media_key_changes_the_cache_key_and_the_tokens(workspace: Path) -> None:
@@ -115,3 +149,16 @@ def test_gemma3_batches_mark_image_tokens_in_token_type_ids(workspace: Path) -> 
     image_id = prepared.tokenizer.convert_tokens_to_ids("<image_soft_token>")
     assert batch["token_type_ids"].tolist() == (batch["input_ids"] == image_id).long().tolist()
     assert int(batch["token_type_ids"].sum()) == 4 * len(batch["pixel_values"])
+
+
+def test_qwen3_vl_gives_each_video_its_own_frame_times(workspace: Path) -> None:
+    """Each temporal patch is preceded by its time; the row with two videos, the second in the third message (where
+    LLaMA-Factory 0.9.5 fails), gets the times of each."""
+    config = vlm_config("model_name_or_path=models/tiny-qwen3-vl", "template=qwen3_vl_nothink", "dataset=demo_video")
+    prepared = prepare_data(config)
+    first = prepared.tokenizer.decode(prepared.train[0]["input_ids"])
+    assert first.count("<0.3 seconds><|vision_start|>") == 1 and first.count("<1.5 seconds><|vision_start|>") == 1
+    two = prepared.tokenizer.decode(prepared.train[10]["input_ids"])
+    times = [piece.split(" seconds>")[0] for piece in two.split("<")[1:] if " seconds>" in piece]
+    # red_dot_right: frames 0, 6, 12, 19 at 10 fps; blue_square_down: frames 0, 5, 11 (and 11 again) at 8 fps
+    assert times == ["0.3", "1.5", "0.3", "1.4"]

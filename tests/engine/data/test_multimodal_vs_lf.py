@@ -21,12 +21,23 @@ def golden(name: str) -> dict[str, Any]:
 
 def test_every_case_has_a_golden() -> None:
     expected = {"qwen2_vl_sft", "qwen2_vl_sft_pixels", "qwen2_vl_dpo", "qwen3_vl_sft", "llava_sft", "llava_dpo"}
-    assert expected | {"llava_next_sft", "gemma3_sft", "gemma3_kto", "paligemma_sft", "paligemma_dpo"} <= set(CASES)
+    expected |= {"llava_next_sft", "gemma3_sft", "gemma3_kto", "paligemma_sft", "paligemma_dpo", "pixtral_sft"}
+    expected |= {"qwen2_vl_video_sft", "qwen2_vl_video_maxlen", "qwen2_vl_video_frames", "qwen3_vl_video_sft"}
+    assert expected | {"qwen3_vl_video_frames", "pixtral_dpo"} <= set(CASES)
+
+
+def _as_lmf_row(row: dict[str, Any]) -> dict[str, Any]:
+    """LLaMA-Factory's row with a video given as frames written as lmf writes it (frame paths joined by \\n)."""
+    videos = row.get("videos")
+    if not videos:
+        return row
+    return {**row, "videos": ["\n".join(video) if isinstance(video, list) else video for video in videos]}
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_rows_equal_llamafactory(name: str, workspace: Path) -> None:
     expected = golden(name)
+    expected["rows"] = [_as_lmf_row(row) for row in expected["rows"]]
     values = {k: v for k, v in expected["config"].items() if k not in LF_ONLY_KEYS}
     config = load_config(values=values)
     prepared = prepare_data(config, use_cache=False)
@@ -72,9 +83,12 @@ def test_media_inputs_equal_llamafactory(name: str, workspace: Path) -> None:
     tokenizer = load_tokenizer(config)
     assert encoder.plugin is not None
     image_id = tokenizer.convert_tokens_to_ids(template.media_tokens.image)
-    for row, theirs in zip(expected["rows"], expected["mm_inputs"], strict=False):
-        images = row.get("images") or []
+    picked = expected.get("mm_rows") or range(len(expected["mm_inputs"]))
+    for index, theirs in zip(picked, expected["mm_inputs"], strict=True):
+        row = _as_lmf_row(expected["rows"][index])
+        images, videos = row.get("images") or [], row.get("videos") or []
         ours = encoder.plugin.pixel_inputs(images, encoder.processor)
+        ours.update(encoder.plugin.video_inputs(videos, encoder.processor))
         ids = row.get("input_ids") or row["chosen_input_ids"]
         types = encoder.plugin.token_types(ids, len(images), image_id, encoder.processor)
         if images and types is not None:

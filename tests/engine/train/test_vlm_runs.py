@@ -30,6 +30,8 @@ def workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) ->
         ("kto_qwen", "sft_vlm_lora", {**QWEN, "stage": "kto", "dataset": "demo_mllm_kto", "max_steps": 4}),
         ("rm_qwen", "sft_vlm_lora", {**QWEN, "stage": "rm", "dataset": "demo_mllm_dpo", "max_steps": 4}),
         ("dpo_gemma3", "dpo_vlm_lora", {**GEMMA3, "max_steps": 4, "save_steps": 2}),
+        ("kto_paligemma", "kto_vlm_lora", {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma",
+                                           "max_steps": 2, "save_steps": 2}),
         ("full_unfrozen", "sft_vlm_lora", {"finetuning_type": "full", "freeze_vision_tower": False,
                                            "freeze_multi_modal_projector": False, "learning_rate": 1.0e-4,
                                            "max_steps": 2}),
