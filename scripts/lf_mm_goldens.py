@@ -3,10 +3,12 @@ the demo's tiny vision-language models, the golden of tests/engine/data/test_mul
 
 Run with the multimodal reference environment (``benchmarks/reference_mm_venv.sh``: LLaMA-Factory with torch and
 torchvision, which transformers 5 needs to load a Qwen2-VL processor at all) on a demo workspace made by this
-project's venv::
+project's venv; the audio cases (``qwen2_audio_*``) with the audio one (``benchmarks/reference_audio_venv.sh``:
+torch 2.8 and torchaudio 2.8, which LLaMA-Factory reads audio with)::
 
     .venv/bin/lmf-engine demo init /tmp/mm-ws
     /work/lf-mm-venv/bin/python scripts/lf_mm_goldens.py --workspace /tmp/mm-ws
+    /work/lf-audio-venv/bin/python scripts/lf_mm_goldens.py --workspace /tmp/mm-ws qwen2_audio_sft
 
 For each case, LLaMA-Factory's ``get_dataset`` gives the encoded rows (input ids, labels, media paths) and its
 plugin's ``get_mm_inputs`` the processor tensors of the first rows (shapes, and sums and leading values of the
@@ -70,6 +72,8 @@ CASES: dict[str, dict[str, Any]] = {
                     "dataset": "demo_mllm", "image_max_pixels": 3000},
     "pixtral_dpo": {"model_name_or_path": "models/tiny-pixtral", "template": "pixtral", "stage": "dpo",
                     "dataset": "demo_mllm_dpo"},
+    "qwen2_audio_sft": {"model_name_or_path": "models/tiny-qwen2-audio", "template": "qwen2_audio", "stage": "sft",
+                        "dataset": "demo_audio"},
     "paligemma_sft": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "sft",
                       "dataset": "demo_mllm", "cutoff_len": 40},
     "paligemma_dpo": {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma", "stage": "dpo",
@@ -83,7 +87,7 @@ CASES: dict[str, dict[str, Any]] = {
 # 0.9.5 fails on the 11th (two videos, the second in the third message: it reads frame times by message index).
 # No case with image_do_pan_and_scan: LLaMA-Factory 0.9.5 fails on it with transformers 5 (it indexes the image
 # processor's num_crops, one number per image now, as a nested list: "invalid index of a 0-dim tensor").
-PACKAGES = ("llamafactory", "torch", "torchvision", "transformers", "datasets", "pillow")
+PACKAGES = ("llamafactory", "torch", "torchvision", "torchaudio", "transformers", "datasets", "pillow")
 
 
 def _tensor_summary(value: Any) -> Any:
@@ -100,6 +104,13 @@ def _tensor_summary(value: Any) -> Any:
     return summary
 
 
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:  # the multimodal venv's torchaudio is an empty stand-in
+        return None
+
+
 def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
     from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
     from llamafactory.hparams import get_train_args
@@ -110,7 +121,8 @@ def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
     model_args, data_args, training_args, _, _ = get_train_args(dict(config))
     module = load_tokenizer(model_args)
     processor = module["processor"]
-    processor.image_processor = AutoImageProcessor.from_pretrained(model_args.model_name_or_path, backend="pil")
+    if getattr(processor, "image_processor", None) is not None:
+        processor.image_processor = AutoImageProcessor.from_pretrained(model_args.model_name_or_path, backend="pil")
     template = get_template_and_fix_tokenizer(module["tokenizer"], data_args)
     stage = "rm" if config["stage"] == "dpo" else config["stage"]
     dataset = get_dataset(template, model_args, data_args, training_args, stage, **module)["train_dataset"]
@@ -120,10 +132,10 @@ def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
         list(range(min(MM_ROWS, len(rows)))) + [i for i in range(MM_ROWS, len(rows)) if rows[i].get("videos")][-2:]
     )
     for row in (rows[i] for i in picked):
-        images, videos = row.get("images") or [], row.get("videos") or []
+        images, videos, audios = row.get("images") or [], row.get("videos") or [], row.get("audios") or []
         ids = row.get("input_ids") or row["chosen_input_ids"]
         inputs = template.mm_plugin.get_mm_inputs(
-            images, videos, [], [len(images)], [len(videos)], [0], [ids], processor
+            images, videos, audios, [len(images)], [len(videos)], [len(audios)], [ids], processor
         )
         inputs.pop("video_metadata", None)  # Qwen3-VL's frame times, which went into the text; the model ignores it
         mm_inputs.append({key: _tensor_summary(value) for key, value in inputs.items()})
@@ -133,7 +145,7 @@ def run_case(name: str, values: dict[str, Any]) -> dict[str, Any]:
         "rows": rows,
         "mm_inputs": mm_inputs,
         "mm_rows": picked,
-        "versions": {package: importlib.metadata.version(package) for package in PACKAGES},
+        "versions": {package: _version(package) for package in PACKAGES},
     }
 
 

@@ -13,6 +13,7 @@ MERGED_MODEL_PATH = f"models/{DEMO_MODEL_DIRNAME}-sft-merged"
 VLM_MODELS = {
     "qwen2_vl": "tiny-qwen2-vl", "qwen3_vl": "tiny-qwen3-vl", "llava": "tiny-llava", "llava_next": "tiny-llava-next",
     "gemma3": "tiny-gemma3", "paligemma": "tiny-paligemma", "pixtral": "tiny-pixtral",
+    "qwen2_audio": "tiny-qwen2-audio",
 }  # fmt: skip
 """Architecture -> folder under models/ of the demo's tiny vision-language models."""
 LORA: dict[str, Scalar] = {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_target": "all"}
@@ -158,6 +159,17 @@ CONFIGS: dict[str, tuple[str, list[Section]]] = {
             "demo_video,demo_frames",
             model=f"models/{VLM_MODELS['qwen2_vl']}",
             template="qwen2_vl",
+        ),
+    ),
+    "sft_audio_lora": (
+        "Supervised fine-tuning of the tiny Qwen2-Audio model with LoRA on questions about the demo tones.",
+        _training(
+            "sft_audio_lora",
+            "sft",
+            LORA,
+            "demo_audio",
+            model=f"models/{VLM_MODELS['qwen2_audio']}",
+            template="qwen2_audio",
         ),
     ),
     "merge_lora": (

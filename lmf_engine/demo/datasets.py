@@ -16,6 +16,7 @@ from lmf_engine.demo.images import (
     mllm_kto_rows,
     mllm_rows,
 )
+from lmf_engine.demo.sounds import AUDIO_INFO, audio_rows
 from lmf_engine.demo.videos import VIDEO_FRAMES_INFO, VIDEO_INFO, video_frame_rows, video_rows
 
 DATA_DIR = "data"
@@ -450,5 +451,6 @@ DATASETS: dict[str, tuple[dict[str, Any], Callable[[], str]]] = {
     "demo_mllm_kto": (MLLM_KTO_INFO, lambda: _json(mllm_kto_rows())),
     "demo_video": (VIDEO_INFO, lambda: _json(video_rows())),
     "demo_frames": (VIDEO_FRAMES_INFO, lambda: _json(video_frame_rows())),
+    "demo_audio": (AUDIO_INFO, lambda: _json(audio_rows())),
 }
 """Dataset name -> (its ``dataset_info.json`` entry, a function that renders its file)."""

@@ -14,9 +14,11 @@ run from the workspace root works as well as the workbench does. Layout (see DES
     models/tiny-gemma3/       ... a Gemma 3 with a 1-layer SigLIP tower (4 tokens an image)
     models/tiny-paligemma/    ... a PaliGemma with the same tower (16 image tokens before the text)
     models/tiny-pixtral/      ... a Pixtral (a LLaVA with a Pixtral tower; image tokens in rows)
+    models/tiny-qwen2-audio/  ... a Qwen2-Audio with a 1-layer audio encoder
     data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
                               demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/),
-                              demo_video, demo_frames (about the clips in data/demo_videos/)
+                              demo_video, demo_frames (about the clips in data/demo_videos/),
+                              demo_audio (about the tones in data/demo_sounds/)
     configs/*.yaml            one example per stage, plus merge and chat
     runs/                     where the examples write (created by the runs themselves)
 """
@@ -40,6 +42,7 @@ from lmf_engine.demo.configs import (
 )
 from lmf_engine.demo.datasets import DATA_DIR, DATASET_INFO, DATASETS
 from lmf_engine.demo.images import IMAGE_DIR, PICTURES, write_pictures
+from lmf_engine.demo.sounds import sound_files, write_sounds
 from lmf_engine.demo.videos import clip_files, write_clips
 from lmf_engine.model.tiny import build_tiny_model
 from lmf_engine.model.tiny_vlm import build_tiny_vlm
@@ -89,7 +92,7 @@ def init_demo_workspace(root: Path, *, force: bool = False) -> Path:
     for arch, folder in VLM_MODELS.items():
         builders[root / "models" / folder] = partial(build_tiny_vlm, arch=arch)  # type: ignore[arg-type]
     pictures = [root / DATA_DIR / IMAGE_DIR / f"{picture.name}.png" for picture in PICTURES]
-    pictures += clip_files(root / DATA_DIR)
+    pictures += clip_files(root / DATA_DIR) + sound_files(root / DATA_DIR)
     readme = root / "README.md"
     if not force:
         taken = [p for p in [info_path, *files, *builders, *pictures] if p.exists()]
@@ -110,6 +113,7 @@ def init_demo_workspace(root: Path, *, force: bool = False) -> Path:
             (Path(tmp) / model_dir.name).rename(model_dir)
     write_pictures(root / DATA_DIR / IMAGE_DIR)
     write_clips(root / DATA_DIR)
+    write_sounds(root / DATA_DIR)
     for path, render in files.items():
         atomic_write_text(path, render())
     if not readme.exists() or readme.read_text(encoding="utf-8", errors="replace").startswith(README_HEADER):

@@ -89,11 +89,14 @@ def count_parameters(model: Any) -> tuple[int, int]:
 
 
 def model_class(hf_config: Any) -> Any:
-    """The auto class that loads the model: image-text-to-text for a vision-language model, else causal LM."""
-    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
+    """The auto class that loads the model, as LLaMA-Factory picks it: image-text-to-text for a vision-language
+    model, sequence-to-sequence for an audio-language one (Qwen2-Audio), else causal LM."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoModelForSeq2SeqLM
 
     if type(hf_config) in AutoModelForImageTextToText._model_mapping:
         return AutoModelForImageTextToText
+    if type(hf_config) in AutoModelForSeq2SeqLM._model_mapping:
+        return AutoModelForSeq2SeqLM
     return AutoModelForCausalLM
 
 
@@ -109,7 +112,9 @@ def _from_pretrained(config: "Config", hf_config: Any, kwargs: dict[str, Any]) -
     except ModelLoadError:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        kind = "vision-language" if load_class.__name__ == "AutoModelForImageTextToText" else "causal language"
+        kind = {"AutoModelForImageTextToText": "vision-language", "AutoModelForSeq2SeqLM": "sequence-to-sequence"}.get(
+            load_class.__name__, "causal language"
+        )
         raise ModelLoadError(
             f"model_name_or_path: cannot load a {kind} model from {path!r}: {type(exc).__name__}: {exc}"
         ) from None

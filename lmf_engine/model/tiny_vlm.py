@@ -15,7 +15,9 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
   between ``<start_of_image>`` and ``<end_of_image>``; Gemma's turn tokens are special tokens of its tokenizer);
 - ``paligemma``: PaliGemma (the same tower unpooled: 16 ``<image>`` tokens an image, put before the text);
 - ``pixtral``: Pixtral (a LLaVA with a Pixtral tower: images up to 64 pixels a side in 16-pixel patches, a row of
-  ``[IMG]`` per patch row ending in ``[IMG_BREAK]``, the last in ``[IMG_END]``).
+  ``[IMG]`` per patch row ending in ``[IMG_BREAK]``, the last in ``[IMG_END]``);
+- ``qwen2_audio``: Qwen2-Audio (a 1-layer Whisper-like encoder on 128 mel bins; ``<|audio_bos|>``, one
+  ``<|AUDIO|>`` per 40 ms, ``<|audio_eos|>``).
 """
 
 import json
@@ -24,7 +26,7 @@ from typing import Any, Literal, get_args
 
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
-VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral"]
+VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral", "qwen2_audio"]
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
 GEMMA3_NAMED_TOKENS = {
@@ -32,6 +34,7 @@ GEMMA3_NAMED_TOKENS = {
 }  # fmt: skip
 GEMMA_TURN_TOKENS = ("<start_of_turn>", "<end_of_turn>")
 PIXTRAL_TOKENS = ("[IMG]", "[IMG_BREAK]", "[IMG_END]")
+QWEN2_AUDIO_TOKENS = ("<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>")
 PALIGEMMA_IMAGE_TOKENS = 16
 """The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
@@ -56,6 +59,8 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _paligemma(Path(out_dir), vocab_size, seed)
     if arch == "pixtral":
         return _pixtral(Path(out_dir), vocab_size, seed)
+    if arch == "qwen2_audio":
+        return _qwen2_audio(Path(out_dir), vocab_size, seed)
     raise ValueError(f"arch={arch!r}: expected one of {', '.join(get_args(VlmArch))}")
 
 
@@ -269,6 +274,33 @@ def _pixtral(out_dir: Path, vocab_size: int, seed: int) -> Path:
         "image_break_token": "[IMG_BREAK]", "image_end_token": "[IMG_END]",
     }  # fmt: skip
     _save_processor(out_dir, image_processor, settings)
+    return out_dir
+
+
+def _qwen2_audio(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, WhisperFeatureExtractor
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=QWEN2_AUDIO_TOKENS, chat_template=None)
+    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=False)
+    encoder = {
+        "d_model": 32, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 64,
+        "num_mel_bins": 128, "max_source_positions": 1500,
+    }  # fmt: skip
+    config = Qwen2AudioConfig(
+        audio_config=encoder, text_config={"model_type": "qwen2", **text},
+        audio_token_index=tokenizer.convert_tokens_to_ids("<|AUDIO|>"), tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = Qwen2AudioForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    WhisperFeatureExtractor(feature_size=128).save_pretrained(out_dir)
+    settings = {
+        "processor_class": "Qwen2AudioProcessor", "audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>",
+        "audio_eos_token": "<|audio_eos|>",
+    }  # fmt: skip
+    (out_dir / "processor_config.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return out_dir
 
 

@@ -54,42 +54,56 @@ class MediaCollation:
         self._rope_index = rope_index_function(self.model)
 
     def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Media]:
-        """The rows without their media columns (the first with a blank image's tokens when no row has an image or
-        a video; each with ``token_type_ids`` where the model takes them), and the batch's media in row order."""
+        """The rows without their media columns (each with ``token_type_ids`` where the model takes them), and the
+        batch's media in row order. A batch without images or videos (audios) for a model that takes them gets a
+        blank one, its tokens appended to the first row out of attention and loss."""
         rows = [{key: value for key, value in feature.items() if key not in MEDIA_COLUMNS} for feature in features]
-        images = [image for feature in features for image in (feature.get("images") or [])]
-        videos = [video for feature in features for video in (feature.get("videos") or [])]
+        media = {kind: [item for feature in features for item in (feature.get(kind) or [])] for kind in MEDIA_COLUMNS}
         counts = [len(feature.get("images") or []) for feature in features]
         plugin, processor = self.encoder.plugin, self.encoder.processor
         for feature in features:
             self._check_whole(feature)
-        if not images and not videos and plugin is not None and plugin.tokens.image is not None:
+        blanks: list[Media] = []
+        if plugin is not None and plugin.tokens.image is not None and not media["images"] and not media["videos"]:
             from PIL import Image
 
-            blank = Image.new("RGB", (64, 64), (255, 255, 255))
-            text = plugin.expand([Message("user", PLACEHOLDERS["images"])], Media(images=[blank]), processor)
-            prefix = plugin.prefix(Media(images=[blank]), processor)
-            ids = [
-                *(self.tokenizer.convert_tokens_to_ids(prefix) if prefix else []),
-                *self.tokenizer.encode(text[0].content, add_special_tokens=False),
-            ]
-            first = dict(rows[0])
-            right = self.tokenizer.padding_side == "right"
-            for key, value in (
-                ("input_ids", ids),
-                ("attention_mask", [0] * len(ids)),
-                ("labels", [IGNORE_INDEX] * len(ids)),
-            ):
-                first[key] = list(first[key]) + value if right else value + list(first[key])
-            rows[0] = first
-            images, counts[0] = [blank], 1
+            blanks.append(Media(images=[Image.new("RGB", (64, 64), (255, 255, 255))]))
+            media["images"], counts[0] = list(blanks[-1].images), 1
+        if plugin is not None and plugin.tokens.audio is not None and not media["audios"]:
+            import numpy as np
+
+            blanks.append(Media(audios=[np.zeros(1600)]))
+            media["audios"] = list(blanks[-1].audios)
+        if blanks:
+            rows[0] = self._with_blank_tokens(rows[0], blanks)
         if plugin is not None and plugin.tokens.image is not None:
             image_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
             for row, count in zip(rows, counts, strict=True):
                 types = plugin.token_types(row["input_ids"], count, image_id, processor)
                 if types is not None:
                     row["token_type_ids"] = types
-        return rows, Media(images=images, videos=videos)
+        return rows, Media(**media)
+
+    def _with_blank_tokens(self, row: dict[str, Any], blanks: list[Media]) -> dict[str, Any]:
+        """``row`` with the tokens of the blank media, masked out of attention and loss, on the padding side."""
+        plugin, processor = self.encoder.plugin, self.encoder.processor
+        assert plugin is not None
+        ids: list[int] = []
+        for blank in blanks:
+            kind = "images" if blank.images else "audios"
+            text = plugin.expand([Message("user", PLACEHOLDERS[kind])], blank, processor)[0].content
+            prefix = plugin.prefix(blank, processor)
+            ids += self.tokenizer.convert_tokens_to_ids(prefix) if prefix else []
+            ids += self.tokenizer.encode(text, add_special_tokens=False)
+        row = dict(row)
+        right = self.tokenizer.padding_side == "right"
+        for key, value in (
+            ("input_ids", ids),
+            ("attention_mask", [0] * len(ids)),
+            ("labels", [IGNORE_INDEX] * len(ids)),
+        ):
+            row[key] = list(row[key]) + value if right else value + list(row[key])
+        return row
 
     def _check_whole(self, feature: dict[str, Any]) -> None:
         """A row whose image (video) tokens ``cutoff_len`` cut would fail in the model with a mismatch of features
@@ -97,7 +111,11 @@ class MediaCollation:
         plugin = self.encoder.plugin
         if plugin is None:
             return
-        for kind, token in (("images", plugin.tokens.image), ("videos", plugin.tokens.video)):
+        for kind, token in (
+            ("images", plugin.tokens.image),
+            ("videos", plugin.tokens.video),
+            ("audios", plugin.tokens.audio),
+        ):
             paths = feature.get(kind)
             if not paths or token is None:
                 continue
@@ -105,10 +123,14 @@ class MediaCollation:
             expected = sum(plugin.seqlens(kind, paths, self.encoder.processor))  # type: ignore[arg-type]
             found = sum(1 for token in feature["input_ids"] if token == token_id)
             if found < expected:
-                key = "image_max_pixels" if kind == "images" else "video_max_pixels or video_maxlen"
+                advice = {
+                    "images": "raise cutoff_len or lower image_max_pixels",
+                    "videos": "raise cutoff_len or lower video_max_pixels or video_maxlen",
+                    "audios": "raise cutoff_len or use shorter audio",
+                }[kind]
                 raise ValueError(
                     f"a training row keeps {found} of its {expected} {kind[:-1]} tokens ({len(paths)} {kind}, the "
-                    f"first {paths[0]}): cutoff_len cut into its {kind}; raise cutoff_len or lower {key}"
+                    f"first {paths[0]}): cutoff_len cut into its {kind}; {advice}"
                 )
 
     def inputs(self, media: Media, batch: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +141,7 @@ class MediaCollation:
         if plugin is not None:
             inputs.update(plugin.pixel_inputs(media.images, processor))
             inputs.update(plugin.video_inputs(media.videos, processor))
+            inputs.update(plugin.audio_inputs(media.audios, processor))
         if self._rope_index is not None:
             inputs["position_ids"] = self._positions(batch, inputs)
         return inputs

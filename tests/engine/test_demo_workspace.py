@@ -12,7 +12,7 @@ from lmf_engine.demo.workspace import DEMO_MODEL_DIRNAME, demo_config_names, ini
 
 DATASETS = {
     "demo_sft", "demo_multiturn", "demo_dpo", "demo_kto", "demo_pt", "demo_identity", "demo_mllm", "demo_mllm_dpo",
-    "demo_mllm_kto", "demo_video", "demo_frames",
+    "demo_mllm_kto", "demo_video", "demo_frames", "demo_audio",
 }  # fmt: skip
 # The keys the demo configs may use: ordinary LLaMA-Factory 0.9.5 keys.
 # fmt: off
@@ -91,7 +91,8 @@ def test_every_dataset_is_valid_in_its_declared_format(demo_workspace: Path) -> 
     assert set(registry) == DATASETS
     for name, info in registry.items():
         rows = read_rows(demo_workspace / "data" / info["file_name"])
-        least = 3 if "videos" in info["columns"] else 20 if "images" in info["columns"] else 40
+        media = {"videos", "audios"} & set(info["columns"])
+        least = 3 if media else 20 if "images" in info["columns"] else 40
         assert least <= len(rows) <= 200, name
         columns = info["columns"]
         if info.get("formatting", "alpaca") == "alpaca":
@@ -118,7 +119,7 @@ def test_configs_use_lf_keys_and_point_at_workspace_files(demo_workspace: Path) 
         assert set(config) <= LF_KEYS, (name, set(config) - LF_KEYS)
         assert (demo_workspace / config["model_name_or_path"] / "config.json").is_file()
         assert (
-            config.get("template", "qwen") in ("qwen", "qwen2_vl", "qwen3_vl_nothink", "llava")
+            config.get("template", "qwen") in ("qwen", "qwen2_vl", "qwen3_vl_nothink", "llava", "qwen2_audio")
             and config.get("bf16", False) is False
         )
         if config.get("do_train"):

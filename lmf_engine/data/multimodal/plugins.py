@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from ..example import Message
 from ..media_paths import PLACEHOLDERS, SINGULAR, MediaKind
 from ..templates.template import MediaTokens
+from .audios import audio_length, load_audio
 from .images import header_size, load_image, regularized_size
 from .processor import MediaProcessor
 from .videos import frame_times, qwen_video_grid, qwen_video_pixels, video_frames, video_shape
@@ -93,6 +94,21 @@ class MediaPlugin:
     def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
         """The model's video inputs for a batch's videos (none for a plugin without videos)."""
         return {}
+
+    def audio_inputs(self, audios: Sequence[Any], processor: MediaProcessor) -> dict[str, Any]:
+        """The model's audio inputs for a batch's audios (paths, or samples at the model's rate), as
+        LLaMA-Factory's ``get_mm_inputs`` makes them: ``input_features`` and ``feature_attention_mask``."""
+        if not audios:
+            return {}
+        rate = processor.options.audio_sampling_rate
+        samples = [load_audio(audio, rate) if isinstance(audio, str) else audio for audio in audios]
+        inputs = dict(
+            processor.feature_extractor(
+                samples, sampling_rate=rate, return_attention_mask=True, padding="max_length", return_tensors="pt"
+            )
+        )
+        inputs["feature_attention_mask"] = inputs.pop("attention_mask", None)
+        return inputs
 
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         """Tokens put before a row's ids, prompt included (PaliGemma's image tokens); none by default."""
@@ -334,6 +350,29 @@ class PixtralPlugin(MediaPlugin):
         ]
 
 
+@dataclass(frozen=True)
+class Qwen2AudioPlugin(MediaPlugin):
+    """Qwen2-Audio: ``<|audio_bos|>``, one ``<|AUDIO|>`` per encoder frame, ``<|audio_eos|>``; the frames follow
+    the feature extractor's (one each ``hop_length`` samples, at most ``chunk_length`` seconds), halved by the
+    encoder's convolution and again by its pooling."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("audios",)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        extractor = processor.feature_extractor
+        rate = processor.options.audio_sampling_rate
+        most = extractor.n_samples // extractor.hop_length
+        counts = []
+        for path in paths:
+            length = audio_length(path, rate) if isinstance(path, str) else len(path)
+            frames = min(math.ceil(length / extractor.hop_length), most)
+            counts.append(((frames - 1) // 2 + 1 - 2) // 2 + 1)
+        return counts
+
+    def wrap(self, kind: MediaKind, count: int) -> str:
+        return f"{self.tokens.audio_bos}{super().wrap(kind, count)}{self.tokens.audio_eos}"
+
+
 PAN_AND_SCAN = {
     "do_pan_and_scan": True,
     "pan_and_scan_min_crop_size": 256,
@@ -423,6 +462,21 @@ class PaliGemmaPlugin(MediaPlugin):
         """The model's video inputs for a batch's videos (none for a plugin without videos)."""
         return {}
 
+    def audio_inputs(self, audios: Sequence[Any], processor: MediaProcessor) -> dict[str, Any]:
+        """The model's audio inputs for a batch's audios (paths, or samples at the model's rate), as
+        LLaMA-Factory's ``get_mm_inputs`` makes them: ``input_features`` and ``feature_attention_mask``."""
+        if not audios:
+            return {}
+        rate = processor.options.audio_sampling_rate
+        samples = [load_audio(audio, rate) if isinstance(audio, str) else audio for audio in audios]
+        inputs = dict(
+            processor.feature_extractor(
+                samples, sampling_rate=rate, return_attention_mask=True, padding="max_length", return_tensors="pt"
+            )
+        )
+        inputs["feature_attention_mask"] = inputs.pop("attention_mask", None)
+        return inputs
+
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         count = len(media.images) * self.per_image(processor) if expand_tokens else 0  # vLLM adds them itself
         return [str(self.tokens.image)] * count
@@ -442,6 +496,7 @@ PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "gemma3": Gemma3Plugin,
     "paligemma": PaliGemmaPlugin,
     "pixtral": PixtralPlugin,
+    "qwen2_audio": Qwen2AudioPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

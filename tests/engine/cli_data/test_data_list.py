@@ -17,6 +17,7 @@ DEMO_KINDS = {
     "demo_mllm_kto": ("sharegpt", "kto", 21),
     "demo_video": ("sharegpt", "sft", 11),
     "demo_frames": ("sharegpt", "sft", 3),
+    "demo_audio": ("sharegpt", "sft", 10),
 }
 
 
@@ -34,7 +35,7 @@ def test_lists_the_demo_datasets(workspace: Path, cli) -> None:
     assert table.exit_code == 0
     for name in DEMO_KINDS:
         assert name in table.stdout
-    assert "11 dataset(s)" in table.stdout and "problem" not in table.stdout
+    assert "12 dataset(s)" in table.stdout and "problem" not in table.stdout
 
 
 def test_count_reads_text_formats(workspace: Path, cli) -> None:
@@ -89,7 +90,7 @@ def test_bad_entries_are_listed_with_their_problem(workspace: Path, cli) -> None
     assert "columns.images names field 'pics', which data/demo_sft.json does not have" in problems["images"]
     assert all(problems[name] is None for name in DEMO_KINDS)
     table = cli("data", "list")
-    assert "18 dataset(s), 7 with problems" in table.stdout
+    assert "19 dataset(s), 7 with problems" in table.stdout
     assert "gone: data/dataset_info.json, entry 'gone'" in table.stdout
     assert tree_digest(workspace) == before
 

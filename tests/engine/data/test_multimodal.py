@@ -162,3 +162,28 @@ def test_qwen3_vl_gives_each_video_its_own_frame_times(workspace: Path) -> None:
     times = [piece.split(" seconds>")[0] for piece in two.split("<")[1:] if " seconds>" in piece]
     # red_dot_right: frames 0, 6, 12, 19 at 10 fps; blue_square_down: frames 0, 5, 11 (and 11 again) at 8 fps
     assert times == ["0.3", "1.5", "0.3", "1.4"]
+
+
+def test_qwen2_audio_batches_carry_features_and_a_blank_audio_without_any(workspace: Path) -> None:
+    """An audio row becomes <|audio_bos|>, one <|AUDIO|> per 40 ms (the stereo 44.1 kHz tone averaged and
+    resampled), <|audio_eos|>; a batch of text rows gets a blank audio out of attention, as LLaMA-Factory adds."""
+    from lmf_engine.data.pipeline import media_encoder
+    from lmf_engine.train.collators import SFTCollator
+    from lmf_engine.train.media_batch import MediaCollation
+
+    audio = ["model_name_or_path=models/tiny-qwen2-audio", "template=qwen2_audio"]
+    config = vlm_config(*audio, "dataset=demo_audio")
+    prepared = prepare_data(config)
+    audio_id = prepared.tokenizer.convert_tokens_to_ids("<|AUDIO|>")
+    assert [prepared.train[i]["input_ids"].count(audio_id) for i in (0, 3, 6, 9)] == [25, 32, 17, 25 + 17]
+    collator = SFTCollator(
+        prepared.tokenizer, media=MediaCollation(media_encoder(config, prepared.template), prepared.tokenizer)
+    )
+    batch = collator([dict(prepared.train[0]), dict(prepared.train[9])])
+    assert list(batch["input_features"].shape) == [3, 128, 3000]
+    assert batch["feature_attention_mask"].sum(-1).tolist() == [100, 100, 70]
+    text = prepare_data(vlm_config(*audio, "dataset=demo_sft"))
+    text_batch = collator([dict(text.train[0]), dict(text.train[1])])
+    assert list(text_batch["input_features"].shape) == [1, 128, 3000]
+    blank = int((text_batch["input_ids"][0] == audio_id).sum())
+    assert blank == 2 and text_batch["attention_mask"][0][text_batch["input_ids"][0] == audio_id].sum() == 0

@@ -30,6 +30,10 @@ def workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) ->
         ("kto_qwen", "sft_vlm_lora", {**QWEN, "stage": "kto", "dataset": "demo_mllm_kto", "max_steps": 4}),
         ("rm_qwen", "sft_vlm_lora", {**QWEN, "stage": "rm", "dataset": "demo_mllm_dpo", "max_steps": 4}),
         ("dpo_gemma3", "dpo_vlm_lora", {**GEMMA3, "max_steps": 4, "save_steps": 2}),
+        ("sft_audio", "sft_audio_lora", {"model_name_or_path": "models/tiny-qwen2-audio", "max_steps": 2,
+                                         "save_steps": 2}),
+        ("sft_video", "sft_video_lora", {"model_name_or_path": "models/tiny-qwen2-vl", "max_steps": 2,
+                                         "save_steps": 2}),
         ("kto_paligemma", "kto_vlm_lora", {"model_name_or_path": "models/tiny-paligemma", "template": "paligemma",
                                            "max_steps": 2, "save_steps": 2}),
         ("full_unfrozen", "sft_vlm_lora", {"finetuning_type": "full", "freeze_vision_tower": False,
@@ -112,8 +116,8 @@ def test_a_row_whose_image_tokens_were_cut_is_named_before_the_model_fails(
     image = "data/demo_images/blue_square.png"
     image_id = tokenizer.convert_tokens_to_ids("<image>")
     whole = {"input_ids": [1] + [image_id] * 70, "attention_mask": [1] * 71, "labels": [-100] * 71, "images": [image]}
-    rows, images = collation.split([whole])
-    assert images == [image] and "images" not in rows[0]
+    rows, media = collation.split([whole])
+    assert list(media.images) == [image] and "images" not in rows[0]
     cut = {**whole, "input_ids": whole["input_ids"][:60]}
     with pytest.raises(
         ValueError, match=r"keeps 59 of its 70 image tokens .*raise cutoff_len or lower image_max_pixels"
