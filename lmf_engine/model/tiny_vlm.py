@@ -16,6 +16,8 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
 - ``paligemma``: PaliGemma (the same tower unpooled: 16 ``<image>`` tokens an image, put before the text);
 - ``pixtral``: Pixtral (a LLaVA with a Pixtral tower: images up to 64 pixels a side in 16-pixel patches, a row of
   ``[IMG]`` per patch row ending in ``[IMG_BREAK]``, the last in ``[IMG_END]``);
+- ``intern_vl``: InternVL (a 1-layer InternViT on 64-pixel tiles of 16-pixel patches, pixel-shuffled to 4
+  ``<IMG_CONTEXT>`` tokens a tile between ``<img>`` and ``</img>``);
 - ``qwen2_audio``: Qwen2-Audio (a 1-layer Whisper-like encoder on 128 mel bins; ``<|audio_bos|>``, one
   ``<|AUDIO|>`` per 40 ms, ``<|audio_eos|>``).
 """
@@ -26,7 +28,9 @@ from typing import Any, Literal, get_args
 
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
-VlmArch = Literal["qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral", "qwen2_audio"]
+VlmArch = Literal[
+    "qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral", "qwen2_audio", "intern_vl"
+]
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
 GEMMA3_NAMED_TOKENS = {
@@ -35,6 +39,10 @@ GEMMA3_NAMED_TOKENS = {
 GEMMA_TURN_TOKENS = ("<start_of_turn>", "<end_of_turn>")
 PIXTRAL_TOKENS = ("[IMG]", "[IMG_BREAK]", "[IMG_END]")
 QWEN2_AUDIO_TOKENS = ("<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>")
+INTERN_VL_NAMED_TOKENS = {
+    "start_image_token": "<img>", "end_image_token": "</img>", "context_image_token": "<IMG_CONTEXT>",
+    "video_token": "<video>",
+}  # fmt: skip
 PALIGEMMA_IMAGE_TOKENS = 16
 """The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
@@ -61,6 +69,8 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _pixtral(Path(out_dir), vocab_size, seed)
     if arch == "qwen2_audio":
         return _qwen2_audio(Path(out_dir), vocab_size, seed)
+    if arch == "intern_vl":
+        return _intern_vl(Path(out_dir), vocab_size, seed)
     raise ValueError(f"arch={arch!r}: expected one of {', '.join(get_args(VlmArch))}")
 
 
@@ -301,6 +311,33 @@ def _qwen2_audio(out_dir: Path, vocab_size: int, seed: int) -> Path:
         "audio_eos_token": "<|audio_eos|>",
     }  # fmt: skip
     (out_dir / "processor_config.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def _intern_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import InternVLConfig, InternVLForConditionalGeneration, InternVLVisionConfig
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
+
+    tokens = INTERN_VL_NAMED_TOKENS
+    tokenizer = train_tiny_tokenizer(
+        vocab_size, media_tokens=tuple(tokens.values()), chat_template=None, named_tokens=tokens
+    )
+    text = text_shape(tokenizer, vocab_size, tie_word_embeddings=False)
+    vision = InternVLVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=[64, 64],
+        patch_size=[16, 16],
+    )  # fmt: skip
+    config = InternVLConfig(
+        vision_config=vision, text_config={"model_type": "qwen2", **text}, downsample_ratio=0.5, image_seq_length=4,
+        image_token_id=tokenizer.convert_tokens_to_ids(tokens["context_image_token"]), tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = InternVLForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    image_processor = GotOcr2ImageProcessorPil(size={"height": 64, "width": 64}, crop_to_patches=False, max_patches=12)
+    _save_processor(out_dir, image_processor, {"processor_class": "InternVLProcessor", "image_seq_length": 4})
     return out_dir
 
 

@@ -111,11 +111,8 @@ class MediaCollation:
         plugin = self.encoder.plugin
         if plugin is None:
             return
-        for kind, token in (
-            ("images", plugin.tokens.image),
-            ("videos", plugin.tokens.video),
-            ("audios", plugin.tokens.audio),
-        ):
+        for kind in MEDIA_COLUMNS:
+            token = plugin.feature_token(kind)  # type: ignore[arg-type]
             paths = feature.get(kind)
             if not paths or token is None:
                 continue
@@ -139,9 +136,7 @@ class MediaCollation:
         plugin, processor = self.encoder.plugin, self.encoder.processor
         inputs: dict[str, Any] = {}
         if plugin is not None:
-            inputs.update(plugin.pixel_inputs(media.images, processor))
-            inputs.update(plugin.video_inputs(media.videos, processor))
-            inputs.update(plugin.audio_inputs(media.audios, processor))
+            inputs.update(plugin.media_inputs(media, processor))
         if self._rope_index is not None:
             inputs["position_ids"] = self._positions(batch, inputs)
         return inputs

@@ -110,6 +110,14 @@ class MediaPlugin:
         inputs["feature_attention_mask"] = inputs.pop("attention_mask", None)
         return inputs
 
+    def media_inputs(self, media: Media, processor: MediaProcessor) -> dict[str, Any]:
+        """The model's inputs for a batch's media (its images, videos and audios in row order)."""
+        return {
+            **self.pixel_inputs(media.images, processor),
+            **self.video_inputs(media.videos, processor),
+            **self.audio_inputs(media.audios, processor),
+        }
+
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         """Tokens put before a row's ids, prompt included (PaliGemma's image tokens); none by default."""
         return []
@@ -119,6 +127,10 @@ class MediaPlugin:
     ) -> Any:
         """The ``token_type_ids`` of one sequence with ``images`` images (None: the model takes none)."""
         return None
+
+    def feature_token(self, kind: MediaKind) -> str | None:
+        """The token that stands for each feature of a medium (what the model replaces with them)."""
+        return getattr(self.tokens, SINGULAR[kind])
 
     def wrap(self, kind: MediaKind, count: int) -> str:
         """The text one medium becomes: its token ``count`` times (between the plugin's words, if any)."""
@@ -373,6 +385,88 @@ class Qwen2AudioPlugin(MediaPlugin):
         return f"{self.tokens.audio_bos}{super().wrap(kind, count)}{self.tokens.audio_eos}"
 
 
+INTERN_VL_IMAGE = "<img>{}</img>"
+INTERN_VL_CONTEXT = "<IMG_CONTEXT>"
+
+
+@dataclass(frozen=True)
+class InternVLPlugin(MediaPlugin):
+    """InternVL: each image tile becomes ``image_seq_length`` ``<IMG_CONTEXT>`` tokens, an image's tiles together
+    between ``<img>`` and ``</img>`` (one tile, or the ``crop_to_patches`` tiles and a thumbnail); a video is one
+    line ``FrameN: <img>...</img>`` per sampled frame. The words are LLaMA-Factory's, whatever the template's
+    placeholders."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images", "videos")
+
+    def feature_token(self, kind: MediaKind) -> str | None:
+        return INTERN_VL_CONTEXT
+
+    @staticmethod
+    def _tile_options(processor: MediaProcessor) -> dict[str, Any]:
+        """The image processor's tiling with ``crop_to_patches`` (LLaMA-Factory's), else its own settings."""
+        return (
+            {"crop_to_patches": True, "max_patches": 12, "min_patches": 1} if processor.options.crop_to_patches else {}
+        )
+
+    def tiles(self, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        """How many tiles each image becomes."""
+        options, image_processor = processor.options, processor.image_processor
+        counts = []
+        for path in paths:
+            width, height = regularized_size(header_size(path), options.image_max_pixels, options.image_min_pixels)
+            counts.append(image_processor.get_number_of_image_patches(height, width, self._tile_options(processor)))
+        return counts
+
+    def _frames(self, path: str, processor: MediaProcessor) -> int:
+        options = processor.options
+        return len(video_shape(path, options.video_fps, options.video_maxlen).indices)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        per_tile = processor.setting("image_seq_length", 256)
+        if kind == "videos":
+            return [per_tile * self._frames(path, processor) for path in paths]
+        return [per_tile * tiles for tiles in self.tiles(paths, processor)]
+
+    def texts(
+        self, kind: MediaKind, items: Sequence[Any], processor: MediaProcessor, expand_tokens: bool = True
+    ) -> list[str]:
+        per_tile = processor.setting("image_seq_length", 256) if expand_tokens else 1
+        tile = INTERN_VL_CONTEXT * per_tile
+        if kind == "videos":
+            frame = INTERN_VL_IMAGE.format(tile)
+            return [
+                "\n".join(f"Frame{i + 1}: {frame}" for i in range(self._frames(path, processor))) for path in items
+            ]
+        return [INTERN_VL_IMAGE.format(tile * tiles) for tiles in self.tiles(items, processor)]
+
+    def pixel_inputs(self, images: Sequence[Any], processor: MediaProcessor) -> dict[str, Any]:
+        if not images:
+            return {}
+        regularized = self.regularized_images(images, processor)
+        inputs = dict(processor.image_processor(regularized, return_tensors="pt", **self._tile_options(processor)))
+        inputs.pop("num_patches", None)
+        return inputs
+
+    def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
+        if not videos:
+            return {}
+        import torch
+
+        options = processor.options
+        limits = (options.video_max_pixels, options.video_min_pixels, options.video_fps, options.video_maxlen)
+        frames = [frame for path in videos for frame in video_frames(path, *limits, qwen=False)]
+        pixels = processor.image_processor(frames, return_tensors="pt", crop_to_patches=False)["pixel_values"]
+        return {"pixel_values": pixels if not isinstance(pixels, list) else torch.stack(pixels)}
+
+    def media_inputs(self, media: Media, processor: MediaProcessor) -> dict[str, Any]:
+        """The tiles of the images, then the frames of the videos, in one ``pixel_values``."""
+        import torch
+
+        parts = [self.pixel_inputs(media.images, processor), self.video_inputs(media.videos, processor)]
+        pixels = [part["pixel_values"] for part in parts if part]
+        return {"pixel_values": torch.cat(pixels)} if pixels else {}
+
+
 PAN_AND_SCAN = {
     "do_pan_and_scan": True,
     "pan_and_scan_min_crop_size": 256,
@@ -497,6 +591,7 @@ PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "paligemma": PaliGemmaPlugin,
     "pixtral": PixtralPlugin,
     "qwen2_audio": Qwen2AudioPlugin,
+    "intern_vl": InternVLPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

@@ -126,9 +126,12 @@ def video_shape(path: str, video_fps: float, video_maxlen: int) -> VideoShape:
         return VideoShape((stream.width, stream.height), tuple(indices), len(indices) / seconds, times)
 
 
-def video_frames(path: str, max_pixels: int, min_pixels: int, video_fps: float, video_maxlen: int) -> list[Any]:
-    """The sampled frames of a video, decoded, made even in number (the last one repeated) and regularized as
-    LLaMA-Factory's Qwen-VL plugin does (``max_pixels`` / ``min_pixels`` are ``video_max_pixels`` / ``_min_``)."""
+def video_frames(
+    path: str, max_pixels: int, min_pixels: int, video_fps: float, video_maxlen: int, qwen: bool = True
+) -> list[Any]:
+    """The sampled frames of a video, decoded and regularized as LLaMA-Factory's plugins do (``max_pixels`` /
+    ``min_pixels`` are ``video_max_pixels`` / ``_min_``); for Qwen-VL (``qwen``) made even in number (the last one
+    repeated) and with its extra resizes."""
     shape = video_shape(path, video_fps, video_maxlen)
     frames: list[Any] = list(shape.frame_files)
     if not frames:
@@ -141,9 +144,9 @@ def video_frames(path: str, max_pixels: int, min_pixels: int, video_fps: float, 
             for index, frame in enumerate(container.decode(stream)):
                 if index in wanted:
                     frames.append(frame.to_image())
-    if len(frames) % 2:
+    if qwen and len(frames) % 2:
         frames.append(frames[-1])
-    return [load_image(frame, max_pixels, min_pixels, qwen=True) for frame in frames]
+    return [load_image(frame, max_pixels, min_pixels, qwen=qwen) for frame in frames]
 
 
 def _qwen3_resized(

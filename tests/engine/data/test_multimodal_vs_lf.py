@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lmf_engine.config import load_config
+from lmf_engine.data.multimodal import Media
 from lmf_engine.data.pipeline import prepare_data
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "multimodal"
@@ -23,7 +24,8 @@ def test_every_case_has_a_golden() -> None:
     expected = {"qwen2_vl_sft", "qwen2_vl_sft_pixels", "qwen2_vl_dpo", "qwen3_vl_sft", "llava_sft", "llava_dpo"}
     expected |= {"llava_next_sft", "gemma3_sft", "gemma3_kto", "paligemma_sft", "paligemma_dpo", "pixtral_sft"}
     expected |= {"qwen2_vl_video_sft", "qwen2_vl_video_maxlen", "qwen2_vl_video_frames", "qwen3_vl_video_sft"}
-    assert expected | {"qwen3_vl_video_frames", "pixtral_dpo", "qwen2_audio_sft"} <= set(CASES)
+    expected |= {"qwen3_vl_video_frames", "pixtral_dpo", "qwen2_audio_sft"}
+    assert expected | {"intern_vl_sft", "intern_vl_crop", "intern_vl_video"} <= set(CASES)
 
 
 def _as_lmf_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +88,9 @@ def test_media_inputs_equal_llamafactory(name: str, workspace: Path) -> None:
     picked = expected.get("mm_rows") or range(len(expected["mm_inputs"]))
     for index, theirs in zip(picked, expected["mm_inputs"], strict=True):
         row = _as_lmf_row(expected["rows"][index])
-        images, videos = row.get("images") or [], row.get("videos") or []
-        ours = encoder.plugin.pixel_inputs(images, encoder.processor)
-        ours.update(encoder.plugin.video_inputs(videos, encoder.processor))
-        ours.update(encoder.plugin.audio_inputs(row.get("audios") or [], encoder.processor))
+        images = row.get("images") or []
+        media = Media(images, row.get("videos") or [], row.get("audios") or [])
+        ours = encoder.plugin.media_inputs(media, encoder.processor)
         ids = row.get("input_ids") or row["chosen_input_ids"]
         types = encoder.plugin.token_types(ids, len(images), image_id, encoder.processor)
         if images and types is not None:
