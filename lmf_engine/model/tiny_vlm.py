@@ -18,6 +18,7 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
   ``[IMG]`` per patch row ending in ``[IMG_BREAK]``, the last in ``[IMG_END]``);
 - ``intern_vl``: InternVL (a 1-layer InternViT on 64-pixel tiles of 16-pixel patches, pixel-shuffled to 4
   ``<IMG_CONTEXT>`` tokens a tile between ``<img>`` and ``</img>``);
+- ``glm4v``: GLM-4.1V (a 1-layer tower like Qwen2-VL's, ``<|begin_of_image|><|image|>...<|end_of_image|>``);
 - ``qwen2_audio``: Qwen2-Audio (a 1-layer Whisper-like encoder on 128 mel bins; ``<|audio_bos|>``, one
   ``<|AUDIO|>`` per 40 ms, ``<|audio_eos|>``).
 """
@@ -43,6 +44,10 @@ INTERN_VL_NAMED_TOKENS = {
     "start_image_token": "<img>", "end_image_token": "</img>", "context_image_token": "<IMG_CONTEXT>",
     "video_token": "<video>",
 }  # fmt: skip
+GLM4V_TOKENS = (
+    "<|begin_of_image|>", "<|end_of_image|>", "<|image|>", "<|begin_of_video|>", "<|end_of_video|>", "<|video|>",
+    "[gMASK]", "<sop>", "<|user|>", "<|assistant|>", "<|system|>", "<|observation|>",
+)  # fmt: skip
 PALIGEMMA_IMAGE_TOKENS = 16
 """The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
@@ -71,6 +76,8 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _qwen2_audio(Path(out_dir), vocab_size, seed)
     if arch == "intern_vl":
         return _intern_vl(Path(out_dir), vocab_size, seed)
+    if arch == "glm4v":
+        return _glm4v(Path(out_dir), vocab_size, seed)
     raise ValueError(f"arch={arch!r}: expected one of {', '.join(get_args(VlmArch))}")
 
 
@@ -338,6 +345,35 @@ def _intern_vl(out_dir: Path, vocab_size: int, seed: int) -> Path:
     save_tiny(model, tokenizer, out_dir)
     image_processor = GotOcr2ImageProcessorPil(size={"height": 64, "width": 64}, crop_to_patches=False, max_patches=12)
     _save_processor(out_dir, image_processor, {"processor_class": "InternVLProcessor", "image_seq_length": 4})
+    return out_dir
+
+
+def _glm4v(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import Glm4vConfig, Glm4vForConditionalGeneration
+    from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=GLM4V_TOKENS, chat_template=None)
+    ids = dict(zip(GLM4V_TOKENS, tokenizer.convert_tokens_to_ids(list(GLM4V_TOKENS)), strict=True))
+    rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2], "partial_rotary_factor": 0.5}
+    text = {**text_shape(tokenizer, vocab_size, tie_word_embeddings=False), "rope_parameters": rope}
+    vision = {
+        "depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": text["hidden_size"],
+        "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "image_size": 56,
+    }  # fmt: skip
+    config = Glm4vConfig(
+        text_config=text, vision_config=vision, image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
+        image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
+        video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = Glm4vForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    min_pixels, max_pixels = TINY_IMAGE_PIXELS
+    image_processor = Glm4vImageProcessorPil(size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
+    _save_processor(out_dir, image_processor, {"processor_class": "Glm4vProcessor"})
     return out_dir
 
 

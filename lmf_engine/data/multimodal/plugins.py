@@ -264,6 +264,26 @@ class Qwen3VLPlugin(QwenVLPlugin):
 
 
 @dataclass(frozen=True)
+class GLM4VPlugin(QwenVLPlugin):
+    """GLM-4.1V / GLM-4.5V: ``<|begin_of_image|>``, one ``<|image|>`` per merged patch, ``<|end_of_image|>``; the
+    grid is the GLM image processor's (its resize counts the two temporal frames of an image). Videos (frames with
+    their times, sampled by the GLM video processor) are not covered yet."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        image_processor, options = processor.image_processor, processor.options
+        merge_length = image_processor.merge_size**2
+        counts = []
+        for path in paths:
+            width, height = regularized_size(
+                header_size(path), options.image_max_pixels, options.image_min_pixels, qwen=True
+            )
+            counts.append(image_processor.get_number_of_image_patches(height, width) // merge_length)
+        return counts
+
+
+@dataclass(frozen=True)
 class LlavaPlugin(MediaPlugin):
     """LLaVA-1.5: every image becomes the same number of ``<image>`` tokens, one per patch of the processed image
     (plus ``num_additional_image_tokens``, less the CLS feature with the ``default`` feature strategy)."""
@@ -592,6 +612,7 @@ PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "pixtral": PixtralPlugin,
     "qwen2_audio": Qwen2AudioPlugin,
     "intern_vl": InternVLPlugin,
+    "glm4v": GLM4VPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

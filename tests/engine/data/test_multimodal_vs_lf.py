@@ -25,7 +25,7 @@ def test_every_case_has_a_golden() -> None:
     expected |= {"llava_next_sft", "gemma3_sft", "gemma3_kto", "paligemma_sft", "paligemma_dpo", "pixtral_sft"}
     expected |= {"qwen2_vl_video_sft", "qwen2_vl_video_maxlen", "qwen2_vl_video_frames", "qwen3_vl_video_sft"}
     expected |= {"qwen3_vl_video_frames", "pixtral_dpo", "qwen2_audio_sft"}
-    assert expected | {"intern_vl_sft", "intern_vl_crop", "intern_vl_video"} <= set(CASES)
+    assert expected | {"intern_vl_sft", "intern_vl_crop", "intern_vl_video", "glm4v_sft", "glm4v_dpo"} <= set(CASES)
 
 
 def _as_lmf_row(row: dict[str, Any]) -> dict[str, Any]:
