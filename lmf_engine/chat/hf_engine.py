@@ -123,40 +123,51 @@ class HuggingfaceEngine(ChatEngine):
     def request(self, messages: Any, system: str | None = None, tools: str | None = None, **gen: Any) -> Request:
         request = super().request(messages, system, tools, **gen)
         if request.images:
-            self._add_images(request)
+            self._expand_images(request)
         request.prompt_ids = self.prompts.ids(request)
         if request.images:
-            import torch
-
-            from lmf_engine.data.multimodal import Media
-
-            assert self.media is not None and self.media.plugin is not None
-            plugin, processor = self.media.plugin, self.media.processor
-            prefix = plugin.prefix(Media(images=request.images), processor)
-            if prefix:
-                request.prompt_ids = self.tokenizer.convert_tokens_to_ids(prefix) + request.prompt_ids
-            image_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
-            types = plugin.token_types(request.prompt_ids, len(request.images), image_id, processor)
-            if types is not None:
-                request.model_inputs["token_type_ids"] = torch.tensor([types])
-            ids = torch.tensor([request.prompt_ids])
-            if "mm_token_type_ids" in inspect.signature(self.model.forward).parameters:
-                from lmf_engine.model.composite import media_token_types
-
-                request.model_inputs["mm_token_type_ids"] = media_token_types(ids, self.model.config)
+            self._add_image_inputs(request)
         return request
 
-    def _add_images(self, request: Request) -> None:
-        """Expand the image placeholders and make the image inputs, as training does."""
+    def _expand_images(self, request: Request) -> None:
+        """Expand the image placeholders, as training does."""
         from lmf_engine.data.multimodal import Media, MediaUnsupported
 
         assert self.media is not None and self.media.plugin is not None
-        media = Media(images=request.images)
         try:
-            request.messages = self.media.plugin.expand(request.messages, media, self.media.processor)
-            request.model_inputs = self.media.plugin.pixel_inputs(request.images, self.media.processor)
+            request.messages = self.media.plugin.expand(
+                request.messages, Media(images=request.images), self.media.processor
+            )
         except (MediaUnsupported, OSError, ValueError) as exc:
             raise RequestError(f"cannot use the images: {exc}", "messages") from None
+
+    def _add_image_inputs(self, request: Request) -> None:
+        """The plugin's ids before the prompt (PaliGemma's) and the model's image inputs for the prompt: pixels,
+        token types, mllama's cross-attention mask, Qwen-VL's ``mm_token_type_ids``."""
+        import torch
+
+        from lmf_engine.data.multimodal import Media, MediaBatch
+
+        assert self.media is not None and self.media.plugin is not None and request.prompt_ids is not None
+        plugin, processor = self.media.plugin, self.media.processor
+        media = Media(images=request.images)
+        prefix = plugin.prefix(media, processor)
+        if prefix:
+            request.prompt_ids = self.tokenizer.convert_tokens_to_ids(prefix) + request.prompt_ids
+        batch = MediaBatch(media, [request.prompt_ids], [len(request.images)])
+        try:
+            request.model_inputs = plugin.batch_inputs(batch, processor, self.tokenizer)
+        except (OSError, ValueError) as exc:
+            raise RequestError(f"cannot use the images: {exc}", "messages") from None
+        image_id = self.tokenizer.convert_tokens_to_ids(plugin.tokens.image)
+        types = plugin.token_types(request.prompt_ids, len(request.images), image_id, processor)
+        if types is not None:
+            request.model_inputs["token_type_ids"] = torch.tensor([types])
+        if "mm_token_type_ids" in inspect.signature(self.model.forward).parameters:
+            from lmf_engine.model.composite import media_token_types
+
+            ids = torch.tensor([request.prompt_ids])
+            request.model_inputs["mm_token_type_ids"] = media_token_types(ids, self.model.config)
 
     async def _generate(self, request: Request, generation: Generation, stream: bool) -> AsyncGenerator[str, None]:
         handoff = Handoff()

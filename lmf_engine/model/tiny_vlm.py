@@ -19,6 +19,8 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
 - ``intern_vl``: InternVL (a 1-layer InternViT on 64-pixel tiles of 16-pixel patches, pixel-shuffled to 4
   ``<IMG_CONTEXT>`` tokens a tile between ``<img>`` and ``</img>``);
 - ``glm4v``: GLM-4.1V (a 1-layer tower like Qwen2-VL's, ``<|begin_of_image|><|image|>...<|end_of_image|>``);
+- ``mllama``: Llama 3.2 Vision (a 1+1-layer tower on up to 2 tiles of 56 pixels, read by one cross-attention
+  layer; one ``<|image|>`` per image);
 - ``qwen2_audio``: Qwen2-Audio (a 1-layer Whisper-like encoder on 128 mel bins; ``<|audio_bos|>``, one
   ``<|AUDIO|>`` per 40 ms, ``<|audio_eos|>``).
 """
@@ -48,6 +50,10 @@ GLM4V_TOKENS = (
     "<|begin_of_image|>", "<|end_of_image|>", "<|image|>", "<|begin_of_video|>", "<|end_of_video|>", "<|video|>",
     "[gMASK]", "<sop>", "<|user|>", "<|assistant|>", "<|system|>", "<|observation|>",
 )  # fmt: skip
+MLLAMA_TOKENS = (
+    "<|image|>", "<|python_tag|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|eom_id|>"
+)  # fmt: skip
+"""The tiny mllama's special tokens: its image token and Llama 3's turn tokens (the mllama template's stop words)."""
 PALIGEMMA_IMAGE_TOKENS = 16
 """The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
@@ -78,6 +84,8 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _intern_vl(Path(out_dir), vocab_size, seed)
     if arch == "glm4v":
         return _glm4v(Path(out_dir), vocab_size, seed)
+    if arch == "mllama":
+        return _mllama(Path(out_dir), vocab_size, seed)
     raise ValueError(f"arch={arch!r}: expected one of {', '.join(get_args(VlmArch))}")
 
 
@@ -374,6 +382,31 @@ def _glm4v(out_dir: Path, vocab_size: int, seed: int) -> Path:
     min_pixels, max_pixels = TINY_IMAGE_PIXELS
     image_processor = Glm4vImageProcessorPil(size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
     _save_processor(out_dir, image_processor, {"processor_class": "Glm4vProcessor"})
+    return out_dir
+
+
+def _mllama(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import MllamaConfig, MllamaForConditionalGeneration
+    from transformers.models.mllama.image_processing_pil_mllama import MllamaImageProcessorPil
+
+    tokenizer = train_tiny_tokenizer(vocab_size, media_tokens=MLLAMA_TOKENS, chat_template=None)
+    text = {**text_shape(tokenizer, vocab_size, tie_word_embeddings=False), "cross_attention_layers": [1]}
+    vision = {
+        "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_global_layers": 1,
+        "attention_heads": 2, "image_size": 56, "patch_size": 14, "max_num_tiles": 2,
+        "intermediate_layers_indices": [0], "vision_output_dim": 64,
+        "supported_aspect_ratios": [[1, 1], [1, 2], [2, 1]],
+    }  # fmt: skip
+    config = MllamaConfig(
+        text_config=text, vision_config=vision, image_token_index=tokenizer.convert_tokens_to_ids("<|image|>")
+    )
+    torch.manual_seed(seed)
+    model = MllamaForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    image_processor = MllamaImageProcessorPil(size={"height": 56, "width": 56}, max_image_tiles=2)
+    _save_processor(out_dir, image_processor, {"processor_class": "MllamaProcessor"})
     return out_dir
 
 

@@ -19,8 +19,7 @@ from .preference import PreferenceTrainerMixin, prepare_ref_model
 from .trainer import WorkbenchTrainerMixin
 
 SUMS = ("rewards", "logps", "logits")
-MEDIA_INPUTS = ("pixel_values", "image_grid_thw", "image_sizes")
-"""A multimodal batch's image inputs, shared by its target and KL sequences."""
+NOT_SHARED = ("input_ids", "attention_mask", "labels", "kto_tags", *SEQUENCE_MEDIA_INPUTS)
 
 
 class KTOTrainer(PreferenceTrainerMixin, WorkbenchTrainerMixin, Trainer):
@@ -57,9 +56,9 @@ class KTOTrainer(PreferenceTrainerMixin, WorkbenchTrainerMixin, Trainer):
             "input_ids": batch[f"{prefix}input_ids"].detach().clone(),
             "attention_mask": batch[f"{prefix}attention_mask"].detach().clone(),
         }
-        for key in MEDIA_INPUTS:  # a multimodal row's images go with both of its sequences
-            if key in batch:
-                inputs[key] = batch[key].detach().clone()
+        for key, value in batch.items():  # a multimodal row's media inputs go with both of its sequences
+            if key not in NOT_SHARED and not key.startswith("kl_"):
+                inputs[key] = value.detach().clone() if hasattr(value, "detach") else value
         for key in SEQUENCE_MEDIA_INPUTS:
             if f"{prefix}{key}" in batch:
                 inputs[key] = batch[f"{prefix}{key}"].detach().clone()

@@ -13,14 +13,14 @@ from typing import Any
 
 from lmf_engine.data.example import Message
 from lmf_engine.data.media_paths import PLACEHOLDERS
-from lmf_engine.data.multimodal import Media, MediaEncoder
+from lmf_engine.data.multimodal import Media, MediaBatch, MediaEncoder
 from lmf_engine.data.processors import IGNORE_INDEX
 from lmf_engine.model.composite import media_token_types
 
 MEDIA_COLUMNS = ("images", "videos", "audios")
-SEQUENCE_MEDIA_INPUTS = ("position_ids", "token_type_ids")
-"""Media inputs of each sequence (Qwen-VL's positions, Gemma 3's token types): a KTO batch's KL sequences have
-their own, with a ``kl_`` prefix."""
+SEQUENCE_MEDIA_INPUTS = ("position_ids", "token_type_ids", "cross_attention_mask")
+"""Media inputs of each sequence (Qwen-VL's positions, Gemma 3's token types, mllama's cross-attention mask): a KTO
+batch's KL sequences have their own, with a ``kl_`` prefix."""
 
 
 def _unwrap(model: Any) -> Any:
@@ -53,7 +53,7 @@ class MediaCollation:
     def __post_init__(self) -> None:
         self._rope_index = rope_index_function(self.model)
 
-    def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Media]:
+    def split(self, features: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], MediaBatch]:
         """The rows without their media columns (each with ``token_type_ids`` where the model takes them), and the
         batch's media in row order. A batch without images or videos (audios) for a model that takes them gets a
         blank one, its tokens appended to the first row out of attention and loss."""
@@ -82,7 +82,7 @@ class MediaCollation:
                 types = plugin.token_types(row["input_ids"], count, image_id, processor)
                 if types is not None:
                     row["token_type_ids"] = types
-        return rows, Media(**media)
+        return rows, MediaBatch(Media(**media), [row["input_ids"] for row in rows], counts)
 
     def _with_blank_tokens(self, row: dict[str, Any], blanks: list[Media]) -> dict[str, Any]:
         """``row`` with the tokens of the blank media, masked out of attention and loss, on the padding side."""
@@ -130,16 +130,25 @@ class MediaCollation:
                     f"first {paths[0]}): cutoff_len cut into its {kind}; {advice}"
                 )
 
-    def inputs(self, media: Media, batch: dict[str, Any]) -> dict[str, Any]:
+    def inputs(self, media: MediaBatch, batch: dict[str, Any]) -> dict[str, Any]:
         """``pixel_values`` (``pixel_values_videos``) and the other media inputs of the padded ``batch``, and
         Qwen-VL's ``position_ids``."""
         plugin, processor = self.encoder.plugin, self.encoder.processor
         inputs: dict[str, Any] = {}
         if plugin is not None:
-            inputs.update(plugin.media_inputs(media, processor))
+            inputs.update(plugin.batch_inputs(media, processor, self.tokenizer))
+        if "cross_attention_mask" in inputs:  # mllama's, as long as the rows: padded as they are
+            inputs["cross_attention_mask"] = self._padded(inputs["cross_attention_mask"], batch["input_ids"].shape[1])
         if self._rope_index is not None:
             inputs["position_ids"] = self._positions(batch, inputs)
         return inputs
+
+    def _padded(self, mask: Any, length: int) -> Any:
+        import torch
+
+        missing = length - mask.shape[1]
+        pad = (0, 0, 0, 0, missing, 0) if self.tokenizer.padding_side == "left" else (0, 0, 0, 0, 0, missing)
+        return torch.nn.functional.pad(mask, pad)
 
     def _positions(self, batch: dict[str, Any], media: dict[str, Any]) -> Any:
         import torch

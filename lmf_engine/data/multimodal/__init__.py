@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..example import Example, Message
-from .plugins import PLUGINS, Media, MediaPlugin, MediaUnsupported, get_plugin
+from .plugins import PLUGINS, Media, MediaBatch, MediaPlugin, MediaUnsupported, get_plugin
 from .processor import MediaOptions, MediaProcessor, load_media_processor
 
 
@@ -42,6 +42,7 @@ class MediaEncoder:
 __all__ = [
     "PLUGINS",
     "Media",
+    "MediaBatch",
     "MediaEncoder",
     "MediaOptions",
     "MediaPlugin",

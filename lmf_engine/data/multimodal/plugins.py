@@ -37,6 +37,15 @@ class Media:
 
 
 @dataclass(frozen=True)
+class MediaBatch:
+    """A training batch's media in row order, with each row's (unpadded) ids and image count."""
+
+    media: Media
+    rows: Sequence[Sequence[int]]
+    image_counts: Sequence[int]
+
+
+@dataclass(frozen=True)
 class MediaPlugin:
     """A plugin that writes ``tokens``; subclasses say how many tokens each medium becomes."""
 
@@ -117,6 +126,11 @@ class MediaPlugin:
             **self.video_inputs(media.videos, processor),
             **self.audio_inputs(media.audios, processor),
         }
+
+    def batch_inputs(self, batch: "MediaBatch", processor: MediaProcessor, tokenizer: Any) -> dict[str, Any]:
+        """The model's media inputs for a batch: :meth:`media_inputs` unless the model needs the rows (mllama's
+        cross-attention mask)."""
+        return self.media_inputs(batch.media, processor)
 
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         """Tokens put before a row's ids, prompt included (PaliGemma's image tokens); none by default."""
@@ -487,6 +501,39 @@ class InternVLPlugin(MediaPlugin):
         return {"pixel_values": torch.cat(pixels)} if pixels else {}
 
 
+@dataclass(frozen=True)
+class MllamaPlugin(MediaPlugin):
+    """Llama 3.2 Vision (mllama): each image stays one ``<|image|>`` token; the text attends to the image tiles
+    through cross-attention, from each image's token on (``cross_attention_mask``)."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images",)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        return [1] * len(paths)
+
+    def batch_inputs(self, batch: "MediaBatch", processor: MediaProcessor, tokenizer: Any) -> dict[str, Any]:
+        if not batch.media.images:
+            return {}
+        import torch
+        from transformers.models.mllama.processing_mllama import (
+            convert_sparse_cross_attention_mask_to_dense,
+            get_cross_attention_token_mask,
+        )
+
+        images = iter(self.regularized_images(batch.media.images, processor))
+        nested = [[next(images) for _ in range(count)] for count in batch.image_counts]
+        inputs = dict(processor.image_processor(nested, return_tensors="pt"))
+        tiles = inputs.pop("num_tiles")
+        image_id = tokenizer.convert_tokens_to_ids(self.tokens.image)
+        masks = [get_cross_attention_token_mask(list(ids), image_id) for ids in batch.rows]
+        dense = convert_sparse_cross_attention_mask_to_dense(
+            masks, num_tiles=tiles, max_num_tiles=processor.image_processor.max_image_tiles,
+            length=max(len(ids) for ids in batch.rows),
+        )  # fmt: skip
+        inputs["cross_attention_mask"] = torch.from_numpy(dense)
+        return inputs
+
+
 PAN_AND_SCAN = {
     "do_pan_and_scan": True,
     "pan_and_scan_min_crop_size": 256,
@@ -613,6 +660,7 @@ PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "qwen2_audio": Qwen2AudioPlugin,
     "intern_vl": InternVLPlugin,
     "glm4v": GLM4VPlugin,
+    "mllama": MllamaPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

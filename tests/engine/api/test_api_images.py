@@ -116,6 +116,16 @@ async def test_pixtral_writes_rows_of_image_tokens(demo_workspace: Path) -> None
     assert answer.completion_tokens > 0
 
 
+async def test_mllama_reads_the_image_through_cross_attention(demo_workspace: Path) -> None:
+    engine = HuggingfaceEngine(tiny_config(demo_workspace / "models" / "tiny-mllama", template="mllama"))
+    text = engine.request([{"role": "user", "content": QUESTION}])
+    request = engine.request([{"role": "user", "content": f"<image>{QUESTION}"}], images=[picture(demo_workspace)])
+    assert len(request.prompt_ids or []) == len(text.prompt_ids or []) + 1  # one <|image|>
+    assert list(request.model_inputs["cross_attention_mask"].shape) == [1, len(request.prompt_ids or []), 1, 2]
+    answer = await engine.chat([{"role": "user", "content": QUESTION}], images=[picture(demo_workspace)])
+    assert answer.completion_tokens > 0
+
+
 def test_vllm_gets_one_token_per_image_and_the_resized_images(
     qwen_vl: HuggingfaceEngine, demo_workspace: Path
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lmf_engine.config import load_config
-from lmf_engine.data.multimodal import Media
+from lmf_engine.data.multimodal import Media, MediaBatch
 from lmf_engine.data.pipeline import prepare_data
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "multimodal"
@@ -25,7 +25,8 @@ def test_every_case_has_a_golden() -> None:
     expected |= {"llava_next_sft", "gemma3_sft", "gemma3_kto", "paligemma_sft", "paligemma_dpo", "pixtral_sft"}
     expected |= {"qwen2_vl_video_sft", "qwen2_vl_video_maxlen", "qwen2_vl_video_frames", "qwen3_vl_video_sft"}
     expected |= {"qwen3_vl_video_frames", "pixtral_dpo", "qwen2_audio_sft"}
-    assert expected | {"intern_vl_sft", "intern_vl_crop", "intern_vl_video", "glm4v_sft", "glm4v_dpo"} <= set(CASES)
+    expected |= {"intern_vl_sft", "intern_vl_crop", "intern_vl_video", "glm4v_sft", "glm4v_dpo"}
+    assert expected | {"mllama_sft", "mllama_dpo"} <= set(CASES)
 
 
 def _as_lmf_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -90,8 +91,8 @@ def test_media_inputs_equal_llamafactory(name: str, workspace: Path) -> None:
         row = _as_lmf_row(expected["rows"][index])
         images = row.get("images") or []
         media = Media(images, row.get("videos") or [], row.get("audios") or [])
-        ours = encoder.plugin.media_inputs(media, encoder.processor)
         ids = row.get("input_ids") or row["chosen_input_ids"]
+        ours = encoder.plugin.batch_inputs(MediaBatch(media, [ids], [len(images)]), encoder.processor, tokenizer)
         types = encoder.plugin.token_types(ids, len(images), image_id, encoder.processor)
         if images and types is not None:
             ours["token_type_ids"] = torch.tensor([types])
