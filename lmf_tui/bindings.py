@@ -137,6 +137,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("chat.save", "ctrl+s", "save", "Save", "chat", priority=True),
     KeySpec("chat.load", "ctrl+l", "load", "Load", "chat", priority=True),
     KeySpec("chat.new", "ctrl+n", "new", "New chat", "chat", priority=True, show=False),
+    KeySpec("chat.picture", "ctrl+u", "picture", "Picture", "chat", priority=True),
 )
 
 KEY_IDS: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}

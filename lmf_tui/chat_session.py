@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from lmf_engine.chat.conversation import Branch, Conversation, function_calls
 from lmf_engine.chat.target import ChatTarget
 from lmf_engine.chat.text import split_reasoning
+from lmf_engine.data.media_paths import PLACEHOLDERS
 
 if TYPE_CHECKING:
     from lmf_engine.chat import ChatEngine, Response
@@ -29,6 +30,8 @@ class Side:
     engine_target: ChatTarget | None = None
     messages: list[dict[str, str]] = field(default_factory=list)
     prompt_ids: list[int] | None = None
+    images: list[str] = field(default_factory=list)
+    """The pictures of the conversation, in order: one for each ``<image>`` of its messages."""
 
     @property
     def label(self) -> str:
@@ -40,6 +43,11 @@ class Side:
 
     def last_is_answer(self) -> bool:
         return bool(self.messages) and self.messages[-1]["role"] in ANSWER_ROLES
+
+    def trim_images(self) -> None:
+        """Keep the pictures of the messages left (after a fork, a dropped message or a new chat)."""
+        placeholder = PLACEHOLDERS["images"]
+        del self.images[sum(message["content"].count(placeholder) for message in self.messages) :]
 
 
 def answer_message(response: "Response") -> dict[str, str]:

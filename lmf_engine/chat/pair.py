@@ -179,6 +179,11 @@ def stream_both(
     request_a = a.request(messages_a, system, tools, **gen)
     request_b = b.request(messages_b, system, tools, **gen)
     if isinstance(a, SharedBaseEngine) and isinstance(b, SharedBaseEngine) and a.shared and a.shared is b.shared:
+        if request_a.images or request_b.images:
+            raise RequestError(
+                "pictures in an A/B chat of two views on one base model are not supported yet: chat with one side",
+                "images",
+            )
         return _batch((a, request_a), (b, request_b))
     return ChatStream(a, request_a), ChatStream(b, request_b)
 

@@ -23,6 +23,8 @@ from lmf_engine.chat.conversation import load_conversation, save_conversation
 from lmf_engine.chat.errors import ChatError
 from lmf_engine.chat.target import ChatTarget
 from lmf_engine.chat.text import ThoughtSplitter
+from lmf_engine.data.media_paths import PLACEHOLDERS
+from lmf_engine.data.multimodal.images import picture_problem
 
 from .. import chat_open
 from ..bindings import bindings_for
@@ -82,6 +84,7 @@ class ChatScreen(WorkbenchScreen):
         self.editing: int | None = None
         self.column_focus_asked = False
         self.streams: list[ChatStream] = []
+        self.pending_images: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -249,9 +252,14 @@ class ChatScreen(WorkbenchScreen):
             await self._fork(self.editing)
         box.clear()
         box.set_mode("user")
+        pictures, self.pending_images = self.pending_images, []
+        self._show_pictures()
+        content = PLACEHOLDERS["images"] * len(pictures) + text
+        shown = "".join(f"[picture {Path(picture).name}] " for picture in pictures) + text
         for side in self.active:
-            side.messages.append({"role": role, "content": text})
-            await self.column(side).add_user(text, role, len(side.messages) - 1)
+            side.messages.append({"role": role, "content": content})
+            side.images.extend(pictures)
+            await self.column(side).add_user(shown, role, len(side.messages) - 1)
         if self.loading is not None:
             self.waiting = True
             self.notify("the model is still loading: the message goes out once it is ready", timeout=3)
@@ -291,27 +299,36 @@ class ChatScreen(WorkbenchScreen):
             from lmf_engine.chat.pair import stream_both
 
             assert sides[0].engine is not None and sides[1].engine is not None
+            images = sides[0].images or None  # both sides have had the same messages sent, pictures included
             pair = stream_both(
-                sides[0].engine, sides[1].engine, sides[0].messages, sides[1].messages, system, tools, **settings
-            )
+                sides[0].engine, sides[1].engine, sides[0].messages, sides[1].messages, system, tools,
+                images=images, **settings,
+            )  # fmt: skip
             streams = list(pair)
         else:
             assert sides[0].engine is not None
-            streams = [sides[0].engine.stream_chat(sides[0].messages, system, tools, **settings)]
+            images = sides[0].images or None
+            streams = [sides[0].engine.stream_chat(sides[0].messages, system, tools, images=images, **settings)]
         for side, stream in zip(sides, streams, strict=True):
             side.prompt_ids = stream.request.prompt_ids
         return streams
 
     async def _drop_unanswered(self, sides: list[Side]) -> None:
         """Take back the user's message that could not be sent (it goes back into the box)."""
-        text = ""
+        text, pictures = "", []
+        placeholder = PLACEHOLDERS["images"]
         for side in sides:
             if side.messages and not side.last_is_answer():
                 text = side.messages.pop()["content"]
+                kept = len(side.images) - text.count(placeholder)
+                pictures = side.images[kept:]
+                del side.images[kept:]
                 await self.column(side).drop_from(len(side.messages))
         box = self.query_one(MessageInput)
         if text and not box.text:
-            box.text = text
+            box.text = text.removeprefix(placeholder * len(pictures))
+            self.pending_images = pictures + self.pending_images
+            self._show_pictures()
 
     async def _consume(self, side: Side, stream: "ChatStream", turn: AnswerTurn) -> None:
         assert side.engine is not None
@@ -361,6 +378,7 @@ class ChatScreen(WorkbenchScreen):
         self.editing = None
         for side in self.active:
             del side.messages[index:]
+            side.trim_images()
             await self.column(side).drop_from(index)
 
     async def action_regenerate(self) -> None:
@@ -411,10 +429,35 @@ class ChatScreen(WorkbenchScreen):
             return
         for side in self.sides:
             side.messages = []
+            side.images = []
             side.prompt_ids = None
             await self.column(side).clear()
         self.editing = None
+        self.pending_images = []
+        self._show_pictures()
         self.query_one(MessageInput).set_mode("user")
+
+    def action_picture(self) -> None:
+        """Choose a picture file to send with the next message (vision-language models)."""
+
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return
+            path = self.workbench.workspace.resolve(answer)
+            problem = picture_problem(path)
+            if problem is not None:
+                self.notify(problem, title="Not attached", severity="error")
+                return
+            self.pending_images.append(str(path))
+            self._show_pictures()
+            self.query_one(MessageInput).focus()
+
+        self.app.push_screen(AskScreen("Picture to send with your next message", "a file path"), chosen)
+
+    def _show_pictures(self) -> None:
+        """The pictures waiting for the next message, under the message box."""
+        names = ", ".join(Path(picture).name for picture in self.pending_images)
+        self.query_one(MessageInput).border_subtitle = f"with {names}" if names else ""
 
     def action_thinking(self) -> None:
         """Unfold (or fold) the reasoning of the last answer of each side."""

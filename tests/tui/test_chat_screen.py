@@ -316,3 +316,54 @@ async def test_a_server_target_reads_its_key_from_the_named_variable_and_never_s
             assert isinstance(app.screen, ChatScreen)
         stored = state_path().read_text(encoding="utf-8")
         assert "LMF_TEST_KEY" in stored and "sk-secret" not in stored
+
+
+async def test_a_picture_goes_with_the_next_message_and_stays_in_the_conversation(
+    make_app: Callable[..., WorkbenchApp], engines: Callable[..., list[FakeChatEngine]], workspace: Path
+) -> None:
+    (engine,) = engines(FakeChatEngine(("A red circle.",)))
+    engine.takes_images = True
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_chat(pilot)
+
+        async def attach(path: str) -> None:
+            await pilot.press("ctrl+u")
+            ask = await wait_until(pilot, lambda: isinstance(app.screen, AskScreen) and app.screen)
+            ask.query_one(Input).value = path
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.screen is screen)
+
+        await attach("data/nowhere.png")
+        assert screen.pending_images == []
+        await attach("data/demo_images/red_circle.png")
+        picture = str(workspace / "data" / "demo_images" / "red_circle.png")
+        assert screen.pending_images == [picture]
+        assert "red_circle.png" in str(screen.query_one(MessageInput).border_subtitle)
+        await send(pilot, "What is this?")
+        await wait_until(pilot, lambda: screen.sides[0].last_is_answer(), timeout=10)
+        assert engine.requests[-1].images == [picture] and screen.pending_images == []
+        assert screen.sides[0].messages[0] == {"role": "user", "content": "<image>What is this?"}
+        (turn,) = screen.query_one("#side-a", ChatColumn).query(UserTurn)
+        assert "[picture red_circle.png] What is this?" in turn.text
+        await send(pilot, "And its colour?")
+        await wait_until(pilot, lambda: len(screen.sides[0].messages) == 4, timeout=10)
+        assert engine.requests[-1].images == [picture]  # the conversation's pictures go with every request
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert screen.sides[0].images == [] and screen.sides[0].messages == []
+
+
+async def test_a_text_model_refuses_the_picture_and_gives_it_back(
+    make_app: Callable[..., WorkbenchApp], engines: Callable[..., list[FakeChatEngine]], workspace: Path
+) -> None:
+    engines(FakeChatEngine(("fine",)))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_chat(pilot)
+        screen.pending_images = [str(workspace / "data" / "demo_images" / "red_circle.png")]
+        await send(pilot, "What is this?")
+        box = screen.query_one(MessageInput)
+        await wait_until(pilot, lambda: box.text == "What is this?", timeout=10)
+        assert screen.sides[0].messages == [] and screen.sides[0].images == []
+        assert len(screen.pending_images) == 1  # back, to send to a model that takes pictures

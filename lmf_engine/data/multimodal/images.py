@@ -7,9 +7,12 @@ are decoded when a training batch is built (:func:`load_image`), with the same r
 """
 
 import math
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PIL.Image import Image
 
 Size = tuple[int, int]
@@ -23,6 +26,19 @@ def header_size(image: "str | Image") -> Size:
         return image.size
     with Image.open(image) as opened:
         return opened.size
+
+
+def picture_problem(path: "str | Path") -> str | None:
+    """Why the file at ``path`` cannot be sent as a picture (None: it can)."""
+    from PIL import UnidentifiedImageError
+
+    if not os.path.isfile(path):
+        return f"no file {path}"
+    try:
+        header_size(str(path))
+    except (OSError, UnidentifiedImageError) as exc:
+        return f"{path} is not a picture: {exc}"
+    return None
 
 
 def _scaled(width: int, height: int, target: int) -> Size:
