@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..media_paths import MediaError
+from .containers import first_stream
 
 LOWPASS_WIDTH = 6
 ROLLOFF = 0.99
@@ -19,17 +20,9 @@ ROLLOFF = 0.99
 
 def _decode(path: str) -> tuple[Any, int]:
     """(samples as float32 (channels, n), sample rate) of the first audio stream of ``path``."""
-    import av
     import numpy as np
 
-    try:
-        container = av.open(path, "r")
-    except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open the audio {path}: {exc}") from None
-    with container:
-        stream = next((s for s in container.streams if s.type == "audio"), None)
-        if stream is None:
-            raise MediaError(f"{path} has no audio stream")
+    with first_stream(path, "audio") as (container, stream):
         rate, channels = stream.codec_context.sample_rate, stream.codec_context.channels
         chunks = []
         for frame in container.decode(stream):

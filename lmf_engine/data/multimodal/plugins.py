@@ -619,25 +619,6 @@ class PaliGemmaPlugin(MediaPlugin):
     ) -> list[str]:
         return [""] * len(items)
 
-    def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
-        """The model's video inputs for a batch's videos (none for a plugin without videos)."""
-        return {}
-
-    def audio_inputs(self, audios: Sequence[Any], processor: MediaProcessor) -> dict[str, Any]:
-        """The model's audio inputs for a batch's audios (paths, or samples at the model's rate), as
-        LLaMA-Factory's ``get_mm_inputs`` makes them: ``input_features`` and ``feature_attention_mask``."""
-        if not audios:
-            return {}
-        rate = processor.options.audio_sampling_rate
-        samples = [load_audio(audio, rate) if isinstance(audio, str) else audio for audio in audios]
-        inputs = dict(
-            processor.feature_extractor(
-                samples, sampling_rate=rate, return_attention_mask=True, padding="max_length", return_tensors="pt"
-            )
-        )
-        inputs["feature_attention_mask"] = inputs.pop("attention_mask", None)
-        return inputs
-
     def prefix(self, media: Media, processor: MediaProcessor, expand_tokens: bool = True) -> list[str]:
         count = len(media.images) * self.per_image(processor) if expand_tokens else 0  # vLLM adds them itself
         return [str(self.tokens.image)] * count

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..media_paths import MediaError, frames_of
+from .containers import first_stream
 from .images import header_size, load_image, regularized_size
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -107,16 +108,7 @@ def video_shape(path: str, video_fps: float, video_maxlen: int) -> VideoShape:
         return VideoShape(
             header_size(frames[0]), indices, video_fps, tuple(i / video_fps for i in indices), tuple(frames)
         )
-    import av
-
-    try:
-        container = av.open(path, "r")
-    except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open the video {path}: {exc}") from None
-    with container:
-        stream = next((s for s in container.streams if s.type == "video"), None)
-        if stream is None:
-            raise MediaError(f"{path} has no video stream")
+    with first_stream(path, "video") as (_, stream):
         if stream.duration is None or stream.time_base is None:
             raise MediaError(f"{path}: its video stream gives no duration, so frames cannot be sampled by time")
         seconds = float(stream.duration * stream.time_base)
@@ -135,11 +127,8 @@ def video_frames(
     shape = video_shape(path, video_fps, video_maxlen)
     frames: list[Any] = list(shape.frame_files)
     if not frames:
-        import av
-
         wanted = set(shape.indices)
-        with av.open(path, "r") as container:
-            stream = next(s for s in container.streams if s.type == "video")
+        with first_stream(path, "video") as (container, stream):
             container.seek(0)
             for index, frame in enumerate(container.decode(stream)):
                 if index in wanted:
