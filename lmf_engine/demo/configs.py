@@ -14,7 +14,7 @@ VLM_MODELS = {
     "qwen2_vl": "tiny-qwen2-vl", "qwen3_vl": "tiny-qwen3-vl", "llava": "tiny-llava", "llava_next": "tiny-llava-next",
     "gemma3": "tiny-gemma3", "paligemma": "tiny-paligemma", "pixtral": "tiny-pixtral",
     "qwen2_audio": "tiny-qwen2-audio", "intern_vl": "tiny-internvl",
-    "glm4v": "tiny-glm4v", "mllama": "tiny-mllama",
+    "glm4v": "tiny-glm4v", "mllama": "tiny-mllama", "qwen2_omni": "tiny-qwen2-omni",
 }  # fmt: skip
 """Architecture -> folder under models/ of the demo's tiny vision-language models."""
 LORA: dict[str, Scalar] = {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_target": "all"}

@@ -18,6 +18,7 @@ run from the workspace root works as well as the workbench does. Layout (see DES
     models/tiny-internvl/     ... an InternVL (4 tokens a 64-pixel tile)
     models/tiny-glm4v/        ... a GLM-4.1V
     models/tiny-mllama/       ... a Llama 3.2 Vision (cross-attention to image tiles)
+    models/tiny-qwen2-omni/   ... the thinker of a Qwen2.5-Omni (pictures, clips and sounds)
     data/dataset_info.json    demo_sft, demo_multiturn, demo_dpo, demo_kto, demo_pt, demo_identity,
                               demo_mllm, demo_mllm_dpo, demo_mllm_kto (about the pictures in data/demo_images/),
                               demo_video, demo_frames (about the clips in data/demo_videos/),

@@ -88,15 +88,27 @@ def count_parameters(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
+OMNI_MODEL_TYPES = ("qwen2_5_omni", "qwen3_omni_moe")
+"""Speech-generating models of which only the thinker (the text-writing part) is trained and served."""
+
+
 def model_class(hf_config: Any) -> Any:
     """The auto class that loads the model, as LLaMA-Factory picks it: image-text-to-text for a vision-language
-    model, sequence-to-sequence for an audio-language one (Qwen2-Audio), else causal LM."""
-    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoModelForSeq2SeqLM
+    model, sequence-to-sequence for an audio-language one (Qwen2-Audio), text-to-waveform for Qwen-Omni (whose
+    thinker is then kept), else causal LM."""
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForImageTextToText,
+        AutoModelForSeq2SeqLM,
+        AutoModelForTextToWaveform,
+    )
 
     if type(hf_config) in AutoModelForImageTextToText._model_mapping:
         return AutoModelForImageTextToText
     if type(hf_config) in AutoModelForSeq2SeqLM._model_mapping:
         return AutoModelForSeq2SeqLM
+    if getattr(hf_config, "model_type", None) in OMNI_MODEL_TYPES:
+        return AutoModelForTextToWaveform
     return AutoModelForCausalLM
 
 
@@ -107,14 +119,19 @@ def _from_pretrained(config: "Config", hf_config: Any, kwargs: dict[str, Any]) -
         hf_config.hidden_size = getattr(hf_config.text_config, "hidden_size", None)  # for value heads and ZeRO-3
     try:
         if config.get("train_from_scratch"):
-            return load_class.from_config(hf_config, trust_remote_code=config.get("trust_remote_code"), **kwargs)
-        return load_class.from_pretrained(path, config=hf_config, **hub_kwargs(config), **kwargs)
+            model = load_class.from_config(hf_config, trust_remote_code=config.get("trust_remote_code"), **kwargs)
+        else:
+            model = load_class.from_pretrained(path, config=hf_config, **hub_kwargs(config), **kwargs)
+        return model.thinker if getattr(hf_config, "model_type", None) in OMNI_MODEL_TYPES else model
     except ModelLoadError:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        kind = {"AutoModelForImageTextToText": "vision-language", "AutoModelForSeq2SeqLM": "sequence-to-sequence"}.get(
-            load_class.__name__, "causal language"
-        )
+        kinds = {
+            "AutoModelForImageTextToText": "vision-language",
+            "AutoModelForSeq2SeqLM": "sequence-to-sequence",
+            "AutoModelForTextToWaveform": "Qwen-Omni",
+        }
+        kind = kinds.get(load_class.__name__, "causal language")
         raise ModelLoadError(
             f"model_name_or_path: cannot load a {kind} model from {path!r}: {type(exc).__name__}: {exc}"
         ) from None

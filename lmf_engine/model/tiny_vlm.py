@@ -21,6 +21,8 @@ template writes its own into what it saves, as LLaMA-Factory does), and the arch
 - ``glm4v``: GLM-4.1V (a 1-layer tower like Qwen2-VL's, ``<|begin_of_image|><|image|>...<|end_of_image|>``);
 - ``mllama``: Llama 3.2 Vision (a 1+1-layer tower on up to 2 tiles of 56 pixels, read by one cross-attention
   layer; one ``<|image|>`` per image);
+- ``qwen2_omni``: the thinker of Qwen2.5-Omni (Qwen2-VL-like vision, Qwen2-Audio-like audio, multimodal RoPE;
+  ``<|IMAGE|>`` / ``<|VIDEO|>`` / ``<|AUDIO|>`` between their marks);
 - ``qwen2_audio``: Qwen2-Audio (a 1-layer Whisper-like encoder on 128 mel bins; ``<|audio_bos|>``, one
   ``<|AUDIO|>`` per 40 ms, ``<|audio_eos|>``).
 """
@@ -54,6 +56,11 @@ MLLAMA_TOKENS = (
     "<|image|>", "<|python_tag|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|eom_id|>"
 )  # fmt: skip
 """The tiny mllama's special tokens: its image token and Llama 3's turn tokens (the mllama template's stop words)."""
+QWEN2_OMNI_NAMED_TOKENS = {
+    "image_token": "<|IMAGE|>", "audio_token": "<|AUDIO|>", "video_token": "<|VIDEO|>",
+    "vision_bos_token": "<|vision_bos|>", "vision_eos_token": "<|vision_eos|>", "audio_bos_token": "<|audio_bos|>",
+    "audio_eos_token": "<|audio_eos|>",
+}  # fmt: skip
 PALIGEMMA_IMAGE_TOKENS = 16
 """The tiny PaliGemma's tokens per image: (64 / 16) ** 2 patches."""
 LLAVA_NEXT_GRID = [[56, 112], [112, 56], [112, 112]]
@@ -86,6 +93,8 @@ def build_tiny_vlm(out_dir: Path, *, arch: VlmArch = "qwen2_vl", vocab_size: int
         return _glm4v(Path(out_dir), vocab_size, seed)
     if arch == "mllama":
         return _mllama(Path(out_dir), vocab_size, seed)
+    if arch == "qwen2_omni":
+        return _qwen2_omni(Path(out_dir), vocab_size, seed)
     raise ValueError(f"arch={arch!r}: expected one of {', '.join(get_args(VlmArch))}")
 
 
@@ -407,6 +416,55 @@ def _mllama(out_dir: Path, vocab_size: int, seed: int) -> Path:
     save_tiny(model, tokenizer, out_dir)
     image_processor = MllamaImageProcessorPil(size={"height": 56, "width": 56}, max_image_tiles=2)
     _save_processor(out_dir, image_processor, {"processor_class": "MllamaProcessor"})
+    return out_dir
+
+
+def _qwen2_omni(out_dir: Path, vocab_size: int, seed: int) -> Path:
+    import torch
+    from transformers import (
+        Qwen2_5OmniThinkerConfig,
+        Qwen2_5OmniThinkerForConditionalGeneration,
+        WhisperFeatureExtractor,
+    )
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    tokens = QWEN2_OMNI_NAMED_TOKENS
+    tokenizer = train_tiny_tokenizer(
+        vocab_size, media_tokens=tuple(tokens.values()), chat_template=None, named_tokens=tokens
+    )
+    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in tokens.items()}
+    rope = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]}
+    text = {**text_shape(tokenizer, vocab_size, tie_word_embeddings=False), "rope_parameters": rope}
+    audio = {
+        "d_model": 32, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 64, "num_mel_bins": 128,
+        "max_source_positions": 1500, "n_window": 100, "output_dim": text["hidden_size"],
+    }  # fmt: skip
+    vision = {
+        "depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": text["hidden_size"],
+        "fullatt_block_indexes": [0], "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+    }  # fmt: skip
+    config = Qwen2_5OmniThinkerConfig(
+        audio_config=audio, vision_config=vision, text_config=text, audio_token_index=ids["audio_token"],
+        image_token_index=ids["image_token"], video_token_index=ids["video_token"],
+        audio_start_token_id=ids["audio_bos_token"], audio_end_token_id=ids["audio_eos_token"],
+        vision_start_token_id=ids["vision_bos_token"], vision_end_token_id=ids["vision_eos_token"],
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = Qwen2_5OmniThinkerForConditionalGeneration(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_tiny(model, tokenizer, out_dir)
+    min_pixels, max_pixels = TINY_IMAGE_PIXELS
+    image = Qwen2VLImageProcessorPil(size={"shortest_edge": min_pixels, "longest_edge": max_pixels}).to_dict()
+    merged = {
+        **WhisperFeatureExtractor(feature_size=128).to_dict(),
+        **image,
+        "processor_class": "Qwen2_5OmniProcessor",
+    }
+    merged["image_processor_type"] = "Qwen2VLImageProcessor"
+    (out_dir / "preprocessor_config.json").write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+    settings = {"processor_class": "Qwen2_5OmniProcessor"}
+    (out_dir / "processor_config.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return out_dir
 
 

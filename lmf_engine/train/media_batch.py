@@ -162,10 +162,16 @@ class MediaCollation:
                 "input_ids": input_ids,
                 "image_grid_thw": media.get("image_grid_thw"),
                 "video_grid_thw": media.get("video_grid_thw"),
-                **({"second_per_grid_ts": media["second_per_grid_ts"]} if "second_per_grid_ts" in media else {}),
                 "attention_mask": (mask >= 1).float(),
             }
-            if "mm_token_type_ids" in inspect.signature(self._rope_index).parameters:
+            parameters = inspect.signature(self._rope_index).parameters
+            if "second_per_grid_ts" in media:  # Qwen2.5-VL
+                kwargs["second_per_grid_ts"] = media["second_per_grid_ts"]
+            if "video_second_per_grid" in media:  # Qwen-Omni
+                kwargs["second_per_grids"] = media["video_second_per_grid"]
+            if "audio_seqlens" in parameters and media.get("feature_attention_mask") is not None:
+                kwargs["audio_seqlens"] = media["feature_attention_mask"].sum(dim=1)
+            if "mm_token_type_ids" in parameters:
                 kwargs["mm_token_type_ids"] = media_token_types(input_ids, _unwrap(self.model).config)
             positions, _ = self._rope_index(**kwargs)
         return torch.cat(

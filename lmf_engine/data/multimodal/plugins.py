@@ -243,7 +243,7 @@ class QwenVLPlugin(MediaPlugin):
             for path in videos
         ]
         inputs = qwen_video_pixels(frames, processor.video)
-        if "Qwen2_5" in str(processor.setting("processor_class", "")):  # Qwen2.5-VL's RoPE takes the frame times
+        if str(processor.setting("processor_class", "")).startswith("Qwen2_5_VL"):  # its RoPE takes frame times
             temporal = processor.image_processor.temporal_patch_size
             rates = [video_shape(path, options.video_fps, options.video_maxlen).sampled_fps for path in videos]
             inputs["second_per_grid_ts"] = [temporal / rate for rate in rates]
@@ -275,6 +275,54 @@ class Qwen3VLPlugin(QwenVLPlugin):
                 "".join(f"<{time:.1f} seconds>{frame}" for time in frame_times(shape, settings["merge_size"]))
             )
         return texts
+
+
+@dataclass(frozen=True)
+class QwenOmniPlugin(QwenVLPlugin):
+    """Qwen2.5-Omni and Qwen3-Omni: images and videos as Qwen2-VL's (their own tokens and marks), audio as
+    Qwen2-Audio's between the audio marks (Qwen3-Omni counts its encoder's frames in 100-frame windows). The videos'
+    seconds per temporal patch go to the multimodal RoPE. ``use_audio_in_video`` (a video's audio interleaved with
+    its frames) is not covered yet."""
+
+    kinds: ClassVar[tuple[MediaKind, ...]] = ("images", "videos", "audios")
+
+    def check(self, media: Media, processor: MediaProcessor) -> None:
+        super().check(media, processor)
+        if processor.options.use_audio_in_video and media.videos and media.audios:
+            raise MediaUnsupported(
+                f"use_audio_in_video with the {self.name} plugin is not supported in lmf workbench yet"
+            )
+
+    def wrap(self, kind: MediaKind, count: int) -> str:
+        if kind == "audios":
+            return f"{self.tokens.audio_bos}{str(self.tokens.audio) * count}{self.tokens.audio_eos}"
+        return super().wrap(kind, count)
+
+    def seqlens(self, kind: MediaKind, paths: Sequence[Any], processor: MediaProcessor) -> list[int]:
+        if kind != "audios":
+            return super().seqlens(kind, paths, processor)
+        extractor = processor.feature_extractor
+        rate, most = processor.options.audio_sampling_rate, extractor.n_samples // extractor.hop_length
+        counts = []
+        for path in paths:
+            length = audio_length(path, rate) if isinstance(path, str) else len(path)
+            frames = min(math.ceil(length / extractor.hop_length), most)
+            if "Qwen3Omni" in str(processor.setting("processor_class", "")):
+                rest = (frames % 100 - 1) // 2 + 1
+                counts.append(((rest - 1) // 2 + 1 - 1) // 2 + 1 + (frames // 100) * 13)
+            else:
+                counts.append(((frames - 1) // 2 + 1 - 2) // 2 + 1)
+        return counts
+
+    def video_inputs(self, videos: Sequence[str], processor: MediaProcessor) -> dict[str, Any]:
+        inputs = super().video_inputs(videos, processor)
+        if videos:
+            import torch
+
+            options, temporal = processor.options, processor.image_processor.temporal_patch_size
+            rates = [video_shape(path, options.video_fps, options.video_maxlen).sampled_fps for path in videos]
+            inputs["video_second_per_grid"] = torch.tensor([temporal / rate for rate in rates])
+        return inputs
 
 
 @dataclass(frozen=True)
@@ -642,6 +690,7 @@ PLUGINS: dict[str, Callable[[str, MediaTokens], MediaPlugin]] = {
     "intern_vl": InternVLPlugin,
     "glm4v": GLM4VPlugin,
     "mllama": MllamaPlugin,
+    "qwen2_omni": QwenOmniPlugin,
 }
 """The plugins lmf expands; a template naming another one takes text only, and a row with media is refused."""
 

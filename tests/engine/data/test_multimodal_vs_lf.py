@@ -26,7 +26,9 @@ def test_every_case_has_a_golden() -> None:
     expected |= {"qwen2_vl_video_sft", "qwen2_vl_video_maxlen", "qwen2_vl_video_frames", "qwen3_vl_video_sft"}
     expected |= {"qwen3_vl_video_frames", "pixtral_dpo", "qwen2_audio_sft"}
     expected |= {"intern_vl_sft", "intern_vl_crop", "intern_vl_video", "glm4v_sft", "glm4v_dpo"}
-    assert expected | {"mllama_sft", "mllama_dpo"} <= set(CASES)
+    assert expected | {"mllama_sft", "mllama_dpo", "qwen2_omni_image", "qwen2_omni_video", "qwen2_omni_audio"} <= set(
+        CASES
+    )
 
 
 def _as_lmf_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -123,3 +123,26 @@ def test_a_row_whose_image_tokens_were_cut_is_named_before_the_model_fails(
         ValueError, match=r"keeps 59 of its 70 image tokens .*raise cutoff_len or lower image_max_pixels"
     ):
         collation.split([cut])
+
+
+def test_a_whole_qwen_omni_model_loads_its_thinker(workspace: Path, tmp_path: Path) -> None:
+    """A Qwen2.5-Omni checkpoint (thinker, talker and vocoder) loads as LLaMA-Factory loads it: its thinker alone."""
+    import shutil
+
+    import torch
+    from transformers import AutoConfig, Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration
+
+    from lmf_engine.config import load_config
+    from lmf_engine.model.loader import load_model
+    from lmf_engine.model.tokenizer import load_tokenizer
+
+    thinker = workspace / "models" / "tiny-qwen2-omni"
+    whole = tmp_path / "omni"
+    config = Qwen2_5OmniConfig(thinker_config=AutoConfig.from_pretrained(thinker).to_dict(), enable_audio_output=False)
+    Qwen2_5OmniForConditionalGeneration(config).save_pretrained(whole)
+    torch.save({"speaker": {"cond": torch.zeros(1), "ref_mel": torch.zeros(1), "bos_token": 0}}, whole / "spk_dict.pt")
+    for name in ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "processor_config.json"):
+        shutil.copy(thinker / name, whole / name)
+    values = {"model_name_or_path": str(whole), "template": "qwen2_omni"}
+    model = load_model(load_config(values=values), load_tokenizer(load_config(values=values)), is_trainable=False)
+    assert type(model).__name__ == "Qwen2_5OmniThinkerForConditionalGeneration"
