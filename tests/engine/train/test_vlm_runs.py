@@ -117,7 +117,7 @@ def test_a_row_whose_image_tokens_were_cut_is_named_before_the_model_fails(
     image_id = tokenizer.convert_tokens_to_ids("<image>")
     whole = {"input_ids": [1] + [image_id] * 70, "attention_mask": [1] * 71, "labels": [-100] * 71, "images": [image]}
     rows, media = collation.split([whole])
-    assert list(media.images) == [image] and "images" not in rows[0]
+    assert list(media.media.images) == [image] and "images" not in rows[0]
     cut = {**whole, "input_ids": whole["input_ids"][:60]}
     with pytest.raises(
         ValueError, match=r"keeps 59 of its 70 image tokens .*raise cutoff_len or lower image_max_pixels"
