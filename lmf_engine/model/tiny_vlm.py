@@ -34,8 +34,9 @@ from typing import Any, Literal, get_args
 from .tiny import save_tiny, text_shape, train_tiny_tokenizer
 
 VlmArch = Literal[
-    "qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral", "qwen2_audio", "intern_vl"
-]
+    "qwen2_vl", "qwen3_vl", "llava", "llava_next", "gemma3", "paligemma", "pixtral", "qwen2_audio", "intern_vl",
+    "glm4v", "mllama", "qwen2_omni",
+]  # fmt: skip
 QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 LLAVA_TOKENS = ("<image>",)
 GEMMA3_NAMED_TOKENS = {
